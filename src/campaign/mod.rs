@@ -1,0 +1,68 @@
+//! Pure campaign domain code: the manifest, CSV decoding, phone numbers and
+//! message rendering. No I/O beyond reading the files it is given; tested
+//! without a database.
+//!
+//! - [`csv`]: decodes what spreadsheets export (encodings, delimiters, quoting)
+//!   into a stream of rows.
+//! - [`manifest`]: `NAME.toml`, the campaign's settings.
+//! - [`phone`]: [`phone::PhoneNumber`], a number that is already normalised.
+//! - [`render`]: `{{column}}` placeholders.
+//! - [`plan`]: one CSV row → one planned recipient (ready or invalid, with the reason).
+
+pub mod csv;
+pub mod manifest;
+pub mod phone;
+pub mod plan;
+pub mod render;
+
+use std::fmt;
+
+/// One problem found in a campaign file, located as precisely as possible so
+/// a marketer can fix it: `line 12, column "phone", value "12ab": not a phone number`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Physical line in the file (1-based), when the problem is on a line.
+    pub line: Option<u64>,
+    /// Column (header name) or manifest key.
+    pub column: Option<String>,
+    /// The offending value, shortened for display.
+    pub value: Option<String>,
+    pub reason: String,
+}
+
+impl Problem {
+    pub fn file(reason: impl Into<String>) -> Problem {
+        Problem {
+            line: None,
+            column: None,
+            value: None,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(line) = self.line {
+            parts.push(format!("line {line}"));
+        }
+        if let Some(column) = &self.column {
+            parts.push(format!("column {column:?}"));
+        }
+        if let Some(value) = &self.value {
+            let short: String = value.chars().take(60).collect();
+            let ellipsis = if value.chars().count() > 60 {
+                "…"
+            } else {
+                ""
+            };
+            parts.push(format!("value {short:?}{ellipsis}"));
+        }
+        if parts.is_empty() {
+            write!(f, "{}", self.reason)
+        } else {
+            write!(f, "{}: {}", parts.join(", "), self.reason)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! `{{column}}` placeholders in text messages.

@@ -1,0 +1,17 @@
+//! Logging: `RUST_LOG` filters (default `info`), text or JSON lines on stderr.
+
+use tracing_subscriber::EnvFilter;
+
+use super::settings::{LogFormat, Settings};
+
+/// Installs the global subscriber (once; later calls are ignored).
+pub fn init(settings: &Settings) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match settings.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}

@@ -1,0 +1,118 @@
+//! PostgreSQL plumbing: the connection pool, the migrations embedded in the
+//! binary, throwaway clusters for the demo and tests, and fresh test databases.
+
+pub mod ephemeral;
+pub mod testing;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions as _, PgPool};
+
+/// The migrations in `./migrations`, compiled into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How many connections a runner keeps.
+pub const DEFAULT_POOL_SIZE: u32 = 10;
+
+/// Opens a pool. Waits up to `patience` for a server that is still starting or
+/// restarting, so a runner started together with its database does not fail.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    patience: Duration,
+) -> anyhow::Result<PgPool> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        anyhow::bail!(
+            "DATABASE_URL must start with postgres:// or postgresql:// (got {})",
+            redact_url(url)
+        );
+    }
+    let options: PgConnectOptions = url
+        .parse()
+        .with_context(|| "DATABASE_URL is not a valid PostgreSQL URL".to_string())?;
+    let options = options
+        .application_name("wutt-campaign")
+        .log_statements(tracing::log::LevelFilter::Trace)
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(5));
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let attempt = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await;
+        match attempt {
+            Ok(pool) => return Ok(pool),
+            Err(err) if tokio::time::Instant::now() + delay < deadline && is_transient(&err) => {
+                tracing::warn!(error = %err, "database not reachable yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(err) => {
+                return Err(err).with_context(|| {
+                    format!("cannot connect to PostgreSQL at {}", redact_url(url))
+                });
+            }
+        }
+    }
+}
+
+/// Opens a pool and applies the embedded migrations.
+pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let pool = connect(url, max_connections, Duration::from_secs(30)).await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Applies the embedded migrations (idempotent; safe with several runners).
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("applying database migrations")?;
+    Ok(())
+}
+
+/// Whether a database error is worth waiting out (server starting, restarting,
+/// or briefly unreachable).
+pub fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(db) => matches!(
+            db.code().as_deref(),
+            // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
+            Some("57P01" | "57P02" | "57P03" | "53300")
+        ),
+        _ => false,
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("REDACTED"));
+            }
+            u.to_string()
+        }
+        Err(_) => "[unparseable URL]".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_password() {
+        assert_eq!(
+            redact_url("postgres://u:pw@h:5432/d"),
+            "postgres://u:REDACTED@h:5432/d"
+        );
+        assert_eq!(redact_url("not a url"), "[unparseable URL]");
+    }
+}

@@ -1,0 +1,1 @@
+//! The drop folder: scanning and watching the inbox, settle time, hashing, the atomic load, moving files.

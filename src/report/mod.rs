@@ -1,0 +1,1 @@
+//! Reporting: summaries and per-recipient exports over the reporting views.

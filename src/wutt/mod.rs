@@ -1,0 +1,17 @@
+//! The Wutt.net client: the only code that speaks HTTP to Wutt.
+//!
+//! - [`envelope`]: the response envelope every endpoint answers with.
+//! - [`outcome`]: classification of every send answer (and transport failure)
+//!   into exactly one [`Outcome`].
+//! - [`client`]: the typed async client, one method per endpoint.
+//! - [`media`]: media kinds and their documented type and size limits.
+
+pub mod client;
+pub mod envelope;
+pub mod media;
+pub mod outcome;
+
+pub use client::{Client, ClientConfig, SendMessage, SendTemplate, WuttError};
+pub use envelope::Envelope;
+pub use media::{MediaFile, MediaKind};
+pub use outcome::{Outcome, OutcomeClass, Reply};
