@@ -12,6 +12,7 @@
 //! - [`delivery`]: workers, throttling, retry, circuit breaker.
 //! - [`wutt`]: the only code that speaks HTTP to Wutt, and the classification of its answers.
 //! - [`report`]: reporting queries and exports.
+//! - [`metrics`]: Prometheus metrics and health endpoint of the daemon.
 //! - [`simulator`]: a local stand-in for the Wutt API.
 //! - [`db`]: connection pool, embedded migrations, throwaway clusters.
 //! - [`config`]: settings shared by every command, and secret handling.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod db;
 pub mod delivery;
 pub mod ingest;
+pub mod metrics;
 pub mod queue;
 pub mod report;
 pub mod simulator;

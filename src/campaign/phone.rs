@@ -52,3 +52,23 @@ impl fmt::Debug for PhoneNumber {
         write!(f, "PhoneNumber(+{} {})", self.code, self.national)
     }
 }
+
+/// Why a string is not a usable mobile number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PhoneError(pub String);
+
+impl PhoneNumber {
+    /// Parses a number in international form (`+880 1988-123456`, `00880…`).
+    pub fn parse_international(raw: &str) -> Result<PhoneNumber, PhoneError> {
+        Err(PhoneError(format!("cannot parse {raw:?} yet")))
+    }
+
+    /// Parses a country calling code and a number in national form (a trunk
+    /// prefix such as the leading `0` is removed).
+    pub fn parse_parts(mobile_code: &str, mobile: &str) -> Result<PhoneNumber, PhoneError> {
+        Err(PhoneError(format!(
+            "cannot parse {mobile_code:?} {mobile:?} yet"
+        )))
+    }
+}

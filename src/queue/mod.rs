@@ -1,1 +1,14 @@
-//! The job queue: every SQL statement that claims, completes, retries and controls campaigns and recipients.
+//! The job queue: every SQL statement that loads, claims, completes, retries
+//! and controls campaigns and recipients. Nothing outside this module (and
+//! `report`) builds SQL.
+//!
+//! - [`load`]: a whole campaign in one transaction (COPY for recipients).
+//! - [`suppress`]: the opt-out list.
+//! - [`claim`]: claiming due recipients under a lease, batched completion,
+//!   lease rescue.
+//! - [`control`]: pause, resume, cancel, requeue, expiry, campaign lookup.
+
+pub mod claim;
+pub mod control;
+pub mod load;
+pub mod suppress;

@@ -1,0 +1,1 @@
+//! Campaign control: lookup by id or name, pause, resume, cancel, requeue, expiry.
