@@ -66,7 +66,7 @@ async fn scraped_metrics_have_the_recorded_values() {
     metrics::request_started();
     metrics::request_finished(Duration::from_millis(30));
     metrics::request_finished(Duration::from_millis(700));
-    metrics::request_started();
+    let in_flight = metrics::InFlight::start();
 
     let m = scrape(addr).await;
     let get = |k: &str| {
@@ -87,9 +87,10 @@ async fn scraped_metrics_have_the_recorded_values() {
     assert!(get("wutt_requests_in_flight") >= 1.0);
     assert_eq!(get(r#"wutt_queue_depth{campaign="901"}"#), 7.0);
     assert!(get("wutt_send_latency_seconds_count") >= 2.0);
+    assert!(get("wutt_send_latency_seconds_sum") >= 0.73);
     assert!(get(r#"wutt_send_latency_seconds_bucket{le="0.05"}"#) >= 1.0);
     assert!(get(r#"wutt_send_latency_seconds_bucket{le="+Inf"}"#) >= 2.0);
-    metrics::request_finished(Duration::from_millis(1));
+    drop(in_flight);
 
     // Work done: the queue depth follows the database on the next scrape.
     sqlx::query("UPDATE recipients SET state = 'sent' WHERE campaign_id = 901")

@@ -18,7 +18,7 @@ mod server;
 
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
@@ -96,6 +96,30 @@ pub fn request_started() {
 pub fn request_finished(latency: Duration) {
     gauge!(REQUESTS_IN_FLIGHT).decrement(1.0);
     histogram!(SEND_LATENCY_SECONDS).record(latency.as_secs_f64());
+}
+
+/// One API request in flight: counted in `wutt_requests_in_flight` from
+/// [`InFlight::start`] until dropped, then its latency is recorded. Dropping
+/// (also on early return or cancellation) keeps the gauge honest.
+#[derive(Debug)]
+#[must_use = "the request counts as in flight until this is dropped"]
+pub struct InFlight {
+    started: Instant,
+}
+
+impl InFlight {
+    pub fn start() -> InFlight {
+        request_started();
+        InFlight {
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        request_finished(self.started.elapsed());
+    }
 }
 
 /// The API answered HTTP 429.
