@@ -12,21 +12,30 @@ use super::{ConfigError, Exit, Settings};
 use crate::config::Secret;
 use crate::simulator::{self, Faults, IpRange, LatencyRange, SimConfig};
 
-/// Serve a local stand-in for the Wutt API: every endpoint, the same envelope,
-/// credential and IP checks, a rate limit, injected faults, and a record of
-/// every accepted message.
-///
-/// Paths are served at the root and under /external-api and /extern-api, so
-/// point the runner at it with WUTT_BASE_URL=http://127.0.0.1:8085.
-/// Credentials are WUTT_CLIENT_ID / WUTT_CLIENT_SECRET (demo-id / demo-secret
-/// when unset). Fault rates apply to the two send endpoints. 500 and 429
-/// faults answer before acting; timeout, drop and malformed faults deliver
-/// (record) the message and then lose, cut or garble the answer.
-///
-/// Control endpoints (no credentials): GET/DELETE /__sim/messages,
-/// GET /__sim/stats, GET/PUT /__sim/faults, GET/PUT /__sim/rate.
+/// Shown after the options of `simulate --help`.
+const AFTER_HELP: &str = "\
+Serves every Wutt endpoint with the same envelope, checks client-id / client-secret
+(WUTT_CLIENT_ID / WUTT_CLIENT_SECRET; demo-id / demo-secret when neither is set),
+and records every message it accepts. Paths answer at the root and under
+/external-api and /extern-api: point the runner at it with
+  WUTT_BASE_URL=http://127.0.0.1:8085
+
+Faults apply to the two send endpoints. 500 and 429 faults answer before acting
+(nothing is sent). Timeout, drop and malformed faults DELIVER the message and then
+withhold, cut or garble the answer: a client must treat them as maybe-sent.
+
+Seeded data: templates 1 welcome, 2 order_update, 3 offer (approved), 4 promo_draft
+(not approved); the contact 880 1711000001 is blocked.
+
+Control endpoints (no credentials):
+  GET/DELETE /__sim/messages   accepted messages (JSON array) / forget them
+  GET /__sim/stats             counters: requests, accepted, by_status, throttled, faults
+  GET/PUT /__sim/faults        the fault profile, e.g. {\"error_rate\":0.1}
+  GET/PUT /__sim/rate          {\"rate_per_second\":5,\"burst\":5} (null: no limit)";
+
+/// Options of `simulate`.
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(after_help = AFTER_HELP)]
 pub struct SimulateArgs {
     /// Address to listen on; port 0 picks a free port. Must be loopback unless
     /// --allow-non-loopback.

@@ -72,7 +72,14 @@ pub(crate) async fn read(req: Request) -> Result<Form, Response> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if content_type.starts_with("multipart/form-data") {
+    let empty = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() == b"0");
+    if empty {
+        // An empty multipart form (no parts at all) arrives as an empty body.
+        Ok(Form::default())
+    } else if content_type.starts_with("multipart/form-data") {
         read_multipart(req).await
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
         let body = axum::body::to_bytes(req.into_body(), MAX_URLENCODED)

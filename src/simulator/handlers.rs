@@ -159,28 +159,42 @@ fn contact_from_form(form: &Form, id: i64) -> Result<Contact, Vec<String>> {
     })
 }
 
-/// POST /contact/store
-pub(crate) async fn contact_store(State(shared): State<Arc<Shared>>, req: Request) -> Answer {
-    let form = form::read(req).await?;
+/// Creates (`id: None`) or replaces a contact from the form.
+fn save_contact(shared: &Shared, form: &Form, id: Option<i64>) -> Answer {
     let mut data = lock(&shared.data);
-    let contact = match contact_from_form(&form, data.next_contact_id) {
-        Ok(c) => c,
-        Err(messages) => return Err(reply::validation(messages)),
+    let (id, index) = match id {
+        None => (data.next_contact_id, None),
+        Some(id) => match data.contacts.iter().position(|c| c.id == id) {
+            Some(index) => (id, Some(index)),
+            None => return Err(not_found("contact")),
+        },
     };
-    if data.contact_with_number(&contact.mobile_code, &contact.mobile, 0) {
+    let contact = contact_from_form(form, id).map_err(reply::validation)?;
+    if data.contact_with_number(&contact.mobile_code, &contact.mobile, id) {
         return Err(reply::validation(vec![
             "The mobile has already been taken.".into(),
         ]));
     }
-    data.next_contact_id += 1;
-    data.contacts.push(contact);
+    let (remark, message) = match index {
+        Some(index) => {
+            data.contacts[index] = contact;
+            ("contact_updated", "Contact updated successfully")
+        }
+        None => {
+            data.next_contact_id += 1;
+            data.contacts.push(contact);
+            ("contact_created", "Contact created successfully")
+        }
+    };
     data.refresh_blocked();
-    let stored = data.contacts.last().cloned();
-    Ok(reply::success(
-        "contact_created",
-        "Contact created successfully",
-        json!({ "contact": stored }),
-    ))
+    let saved = data.contacts.iter().find(|c| c.id == id).cloned();
+    Ok(reply::success(remark, message, json!({ "contact": saved })))
+}
+
+/// POST /contact/store
+pub(crate) async fn contact_store(State(shared): State<Arc<Shared>>, req: Request) -> Answer {
+    let form = form::read(req).await?;
+    save_contact(&shared, &form, None)
 }
 
 /// POST /contact/update/{contactId}
@@ -191,27 +205,7 @@ pub(crate) async fn contact_update(
 ) -> Answer {
     let id = path_id(&id, "contact id")?;
     let form = form::read(req).await?;
-    let mut data = lock(&shared.data);
-    let Some(index) = data.contacts.iter().position(|c| c.id == id) else {
-        return Err(not_found("contact"));
-    };
-    let contact = match contact_from_form(&form, id) {
-        Ok(c) => c,
-        Err(messages) => return Err(reply::validation(messages)),
-    };
-    if data.contact_with_number(&contact.mobile_code, &contact.mobile, id) {
-        return Err(reply::validation(vec![
-            "The mobile has already been taken.".into(),
-        ]));
-    }
-    data.contacts[index] = contact;
-    data.refresh_blocked();
-    let updated = data.contacts[index].clone();
-    Ok(reply::success(
-        "contact_updated",
-        "Contact updated successfully",
-        json!({ "contact": updated }),
-    ))
+    save_contact(&shared, &form, Some(id))
 }
 
 /// DELETE /contact/delete/{contactId}
