@@ -71,7 +71,8 @@ impl RateLimiter {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
+            // A tiny rate gives a huge wait; saturate instead of overflowing.
+            Err(Duration::try_from_secs_f64((1.0 - bucket.tokens) / rate).unwrap_or(Duration::MAX))
         }
     }
 }
@@ -108,6 +109,10 @@ mod tests {
             let t0 = Instant::now();
             assert!((0..100).all(|_| rl.check("a", t0).is_ok()));
         }
+        let mut glacial = RateLimiter::new(Some(1e-300), 1);
+        let t0 = Instant::now();
+        assert!(glacial.check("a", t0).is_ok());
+        assert_eq!(glacial.check("a", t0), Err(Duration::MAX));
         let slow = RateLimiter::new(Some(0.1), 0);
         assert_eq!(slow.burst(), 1);
         assert_eq!(retry_after_secs(Duration::from_secs_f64(9.2)), 10);
