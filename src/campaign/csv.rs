@@ -115,16 +115,12 @@ impl CsvSource {
     }
 
     fn read_header(&mut self) -> Result<(), Problem> {
-        match self.reader.read_record(&mut self.record) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(Problem::file(
-                    "no header row: the file has only blank lines",
-                ));
-            }
-            Err(e) => return Err(self.read_problem(e)),
-        }
-        let line = Some(self.line());
+        let Some(line) = self.next_record()? else {
+            return Err(Problem::file(
+                "no header row: the file has only blank lines",
+            ));
+        };
+        let line = Some(line);
         self.headers = self.record.iter().map(str::to_string).collect();
         let at = |column: String, reason: String| Problem {
             line,
@@ -194,17 +190,32 @@ impl CsvSource {
         if self.done {
             return None;
         }
-        let result = match self.reader.read_record(&mut self.record) {
-            Ok(false) => None,
-            Ok(true) => Some(self.row()),
-            Err(e) => Some(Err(self.read_problem(e))),
-        };
+        let result = self
+            .next_record()
+            .map(|line| line.map(|line| self.row(line)));
+        let result = result.transpose().map(Result::flatten);
         self.done = !matches!(result, Some(Ok(_)));
         result
     }
 
-    fn row(&mut self) -> Result<CsvRow, Problem> {
-        let line_number = self.line();
+    /// Reads the next record that is not blank, returning the line it starts
+    /// on. A line of only spaces is blank, like an empty one.
+    fn next_record(&mut self) -> Result<Option<u64>, Problem> {
+        loop {
+            match self.reader.read_record(&mut self.record) {
+                Ok(false) => return Ok(None),
+                Err(e) => return Err(self.read_problem(e)),
+                Ok(true) => {}
+            }
+            // csv's own line count skips blank lines, so the decoder keeps one.
+            let line = self.reader.get_mut().next_row_line();
+            if !(self.record.len() == 1 && self.record[0].is_empty()) {
+                return Ok(Some(line));
+            }
+        }
+    }
+
+    fn row(&mut self, line_number: u64) -> Result<CsvRow, Problem> {
         if let Some(i) = self.record.iter().position(|f| f.len() > MAX_FIELD_BYTES) {
             return Err(Problem {
                 line: Some(line_number),
@@ -231,12 +242,6 @@ impl CsvSource {
             line_number,
             fields: self.record.iter().map(str::to_string).collect(),
         })
-    }
-
-    /// The physical line the record just read starts on (csv's own count
-    /// skips blank lines, so the decoder keeps its own).
-    fn line(&mut self) -> u64 {
-        self.reader.get_mut().next_row_line()
     }
 
     fn read_problem(&self, error: csv::Error) -> Problem {

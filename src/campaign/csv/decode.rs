@@ -130,9 +130,12 @@ impl<R: Read> Decode<R> {
                 self.decoder = Some(encoding.new_decoder_without_bom_handling());
                 return Ok(());
             }
-            self.finished = pending.is_empty();
+            let end = pending.is_empty();
             self.out.extend_from_slice(&pending[..ascii]);
             self.in_pos += ascii;
+            if end {
+                self.end_of_input();
+            }
             self.scan();
             return Ok(());
         };
@@ -145,7 +148,8 @@ impl<R: Read> Decode<R> {
         self.out.truncate(written);
         self.scan();
         match result {
-            DecoderResult::InputEmpty => self.finished |= last,
+            DecoderResult::InputEmpty if last => self.end_of_input(),
+            DecoderResult::InputEmpty => {}
             DecoderResult::OutputFull => {}
             DecoderResult::Malformed(..) => self.fail(
                 self.line,
@@ -195,6 +199,15 @@ impl<R: Read> Decode<R> {
                 }
             }
         }
+    }
+
+    /// All input is decoded; a quote still open swallowed the rest of the file.
+    fn end_of_input(&mut self) {
+        if self.quote == Field::Quoted {
+            let reason = "a quote (\") opened in the row starting here is never closed";
+            self.fail(self.row_start_line, reason.into());
+        }
+        self.finished = true;
     }
 
     /// Stops decoding; `problem` is returned once the output before it is read.
