@@ -25,11 +25,14 @@
 //! - impossible length or unknown country code → refused.
 //!
 //! The metadata is compiled into the `phonenumber` crate and loaded lazily on
-//! the first parse (a fraction of a second), once per process.
+//! the first parse (a fraction of a second), once per process; [`classify`]
+//! compiles each region's patterns once, on first use.
 
 use std::fmt;
 
 use phonenumber::{Type, metadata::DATABASE};
+
+use self::classify::Length;
 
 /// A canonical phone number: country calling code and national significant
 /// number (E.164 split in two, no trunk prefix). Only constructed by parsing
@@ -235,26 +238,17 @@ fn validate(international: &str) -> Result<PhoneNumber, PhoneError> {
     let code = parsed.code().value();
     let national = parsed.national().to_string();
     let refused = |what: &str| err(format!("{what} for country code {code}"));
-    match parsed.number_type(&DATABASE) {
-        Type::Mobile | Type::FixedLineOrMobile | Type::Voip | Type::PersonalNumber => {}
-        Type::Unknown => {
-            let meta = parsed
-                .metadata(&DATABASE)
-                .or_else(|| DATABASE.by_code(&code).and_then(|m| m.into_iter().next()));
-            let Some(meta) = meta else {
-                return refused("not a valid number");
-            };
-            let lengths = meta.descriptors().general().possible_length();
-            let len = national.len() as u16;
-            match (lengths.first(), lengths.last()) {
-                _ if lengths.contains(&len) => {}
-                (Some(&min), _) if len < min => return refused("too short"),
-                (_, Some(&max)) if len > max => return refused("too long"),
-                _ => return refused("not a valid number"),
-            }
-        }
-        Type::FixedLine => return refused("a fixed-line number, not a mobile"),
-        other => return refused(&format!("a {} number, not a mobile", type_name(other))),
+    let Some(classified) = classify::classify(code, &national) else {
+        return err("unknown country code");
+    };
+    match (classified.kind, classified.length) {
+        (Type::Mobile | Type::FixedLineOrMobile | Type::Voip | Type::PersonalNumber, _) => {}
+        (Type::Unknown, Length::Possible) => {}
+        (Type::Unknown, Length::TooShort) => return refused("too short"),
+        (Type::Unknown, Length::TooLong) => return refused("too long"),
+        (Type::Unknown, Length::Invalid) => return refused("not a valid number"),
+        (Type::FixedLine, _) => return refused("a fixed-line number, not a mobile"),
+        (other, _) => return refused(&format!("a {} number, not a mobile", type_name(other))),
     }
     Ok(PhoneNumber { code, national })
 }
@@ -273,5 +267,6 @@ fn type_name(kind: Type) -> &'static str {
     }
 }
 
+mod classify;
 #[cfg(test)]
 mod tests;

@@ -104,3 +104,41 @@ proptest! {
         let _ = PhoneNumber::parse_parts(&code, &raw);
     }
 }
+
+#[test]
+fn compiled_patterns_agree_with_the_metadata_examples() {
+    use phonenumber::{Type, metadata::DATABASE};
+    let (mut checked, mut differ) = (0, Vec::new());
+    for meta in DATABASE.iter() {
+        let d = meta.descriptors();
+        let examples = [
+            d.mobile(),
+            d.fixed_line(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.voip(),
+        ];
+        for example in examples.into_iter().flatten().filter_map(|d| d.example()) {
+            let code = meta.country_code();
+            let Ok(parsed) = phonenumber::parse(None, format!("+{code}{example}")) else {
+                continue;
+            };
+            let national = parsed.national().to_string();
+            let ours = super::classify::classify(code, &national).map(|c| c.kind);
+            checked += 1;
+            let theirs = parsed.number_type(&DATABASE);
+            // The crate drops leading zeros before matching (+39 06… reads as
+            // Unknown there); those are the only disagreements allowed.
+            let leading_zero = national.starts_with('0') && theirs == Type::Unknown;
+            if ours != Some(theirs) && !leading_zero {
+                differ.push(format!("+{code} {national}: {ours:?} vs {theirs:?}"));
+            }
+        }
+    }
+    assert!(checked > 500, "{checked}");
+    assert!(
+        differ.is_empty(),
+        "{} of {checked} differ: {differ:#?}",
+        differ.len()
+    );
+}
