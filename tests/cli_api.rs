@@ -96,7 +96,6 @@ async fn a_wrong_secret_exits_3_without_printing_the_secret() {
 }
 
 #[tokio::test]
-#[ignore = "needs phone parsing (PhoneNumber::parse_international)"]
 async fn send_a_template_exits_0_and_reaches_the_simulator() {
     let sim = sim().await;
     let args = ["send", "--to", "+8801988123456", "--template", "1"];
@@ -115,7 +114,6 @@ async fn send_a_template_exits_0_and_reaches_the_simulator() {
 }
 
 #[tokio::test]
-#[ignore = "needs phone parsing (PhoneNumber::parse_international)"]
 async fn an_unapproved_template_or_a_wrong_secret_exits_3_and_sends_nothing() {
     let sim = sim().await;
     let pending = ["send", "--to", "+8801988123456", "--template", "4"];
