@@ -478,3 +478,23 @@ async fn the_opt_out_list_matches_numbers_however_written() {
     assert!(!suppress::remove(&db.pool, &a).await.unwrap());
     assert_eq!(suppress::list(&db.pool).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_whole_file_problem_deep_in_a_big_file_rolls_everything_back() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    // Thousands of good rows (several batches), then a 20 MB field.
+    let mut text = phones_csv(9000);
+    text.push_str(&format!("+8801799000001,{}\n", "x".repeat(20 << 20)));
+    text.push_str("+8801799000002,after\n");
+    write(&dir.inbox(), "big.csv", &text);
+    write(&dir.inbox(), "big.toml", "message = \"Hi\"\n");
+    let s = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(s.rejected.len(), 1, "{s:?}");
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 0);
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM recipients").await, 0);
+    let errors = std::fs::read_to_string(dir.rejected().join("big.errors.txt")).unwrap();
+    assert!(errors.contains("line 9002"), "{errors}");
+}

@@ -2,10 +2,12 @@
 //! row to a sink: COPY chunks for a load, samples for a dry run. Blocking code,
 //! run on a blocking thread so parsing overlaps with the database.
 
+use std::sync::mpsc::sync_channel;
+
 use tokio::sync::mpsc;
 
 use crate::campaign::Problem;
-use crate::campaign::csv::CsvSource;
+use crate::campaign::csv::{CsvRow, CsvSource};
 use crate::campaign::plan::{PlannedRecipient, Planner, Verdict};
 use crate::queue::load::{RecipientRow, RowEncoder};
 
@@ -24,7 +26,17 @@ pub struct Streamed {
     pub fatal: Option<Problem>,
 }
 
+/// Rows per batch handed between threads.
+const BATCH: usize = 2048;
+
+enum Batch<T> {
+    Rows(Vec<T>),
+    Fatal(Problem),
+}
+
 /// Runs every row through planner and classifier; `sink` returns `false` to stop.
+/// Planning (phone numbers, rendering) is spread over worker threads; batches
+/// are dealt round-robin and collected in the same order, so rows stay in order.
 pub fn run(
     mut source: CsvSource,
     planner: &Planner,
@@ -32,26 +44,82 @@ pub fn run(
     label: &str,
     mut sink: impl FnMut(&PlannedRecipient, &Classified) -> bool,
 ) -> Streamed {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
     let mut progress = Progress::new(label);
     let mut rows = 0;
     let mut fatal = None;
-    while let Some(next) = source.next_row() {
-        match next {
-            Err(p) => {
-                fatal = Some(p);
-                break;
-            }
-            Ok(row) => {
-                let planned = planner.plan(&row);
-                let classified = classifier.classify(&planned);
-                rows += 1;
-                progress.row();
-                if !sink(&planned, &classified) {
+    std::thread::scope(|scope| {
+        let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
+        for _ in 0..workers {
+            let (to_worker, work) = sync_channel::<Batch<CsvRow>>(2);
+            let (done, from_worker) = sync_channel::<Batch<PlannedRecipient>>(2);
+            let planner = planner.clone();
+            scope.spawn(move || {
+                for batch in work {
+                    let planned = match batch {
+                        Batch::Rows(rows) => {
+                            Batch::Rows(rows.iter().map(|r| planner.plan(r)).collect())
+                        }
+                        Batch::Fatal(p) => Batch::Fatal(p),
+                    };
+                    if done.send(planned).is_err() {
+                        break;
+                    }
+                }
+            });
+            inputs.push(to_worker);
+            outputs.push(from_worker);
+        }
+        scope.spawn(move || {
+            for i in 0.. {
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut end = None;
+                while batch.len() < BATCH {
+                    match source.next_row() {
+                        None => break,
+                        Some(Ok(row)) => batch.push(row),
+                        Some(Err(p)) => {
+                            end = Some(p);
+                            break;
+                        }
+                    }
+                }
+                let last = end.is_some() || batch.len() < BATCH;
+                // The fatal problem takes the next slot in the round-robin order.
+                let next = if batch.is_empty() { i } else { i + 1 };
+                if !batch.is_empty() && inputs[i % inputs.len()].send(Batch::Rows(batch)).is_err() {
+                    break;
+                }
+                if let Some(p) = end {
+                    let _ = inputs[next % inputs.len()].send(Batch::Fatal(p));
+                }
+                if last {
                     break;
                 }
             }
+        });
+        'batches: for i in 0.. {
+            match outputs[i % outputs.len()].recv() {
+                Err(_) => break,
+                Ok(Batch::Fatal(p)) => {
+                    fatal = Some(p);
+                    break;
+                }
+                Ok(Batch::Rows(planned)) => {
+                    for p in &planned {
+                        let classified = classifier.classify(p);
+                        rows += 1;
+                        progress.row();
+                        if !sink(p, &classified) {
+                            break 'batches;
+                        }
+                    }
+                }
+            }
         }
-    }
+        // Stops the workers and the reader if we stopped early.
+        drop(outputs);
+    });
     progress.finish();
     Streamed {
         classifier,
