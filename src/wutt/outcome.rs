@@ -391,16 +391,27 @@ pub fn classify(obs: Observation<'_>) -> &'static Rule {
         .unwrap_or(&RULES[RULES.len() - 1])
 }
 
-/// Parses a `Retry-After` value: delay in seconds, or an HTTP-date (a date in
-/// the past gives zero). `None` when it is neither.
+/// The longest `Retry-After` taken at its word (a day). A server asking for
+/// more is waited on this long and asked again, so a huge value can never
+/// overflow the scheduling arithmetic of a caller (`Instant + Duration`).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Parses a `Retry-After` value: delay in whole seconds, or an HTTP-date (a
+/// date in the past gives zero), at most [`MAX_RETRY_AFTER`]. `None` when it
+/// is neither (negative, fractional, `1e30`, `NaN`, text).
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let at = SystemTime::from(at.with_timezone(&chrono::Utc));
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = if let Ok(secs) = value.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits too many for a u64 still mean "very long".
+        Duration::MAX
+    } else {
+        let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+        let at = SystemTime::from(at.with_timezone(&chrono::Utc));
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -677,5 +688,29 @@ mod tests {
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-3", now), None);
         assert_eq!(parse_retry_after("", now), None);
+        for junk in ["1e30", "-5", "NaN", "inf", "2.5", "0x10", "7 s", "٣"] {
+            assert_eq!(parse_retry_after(junk, now), None, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn huge_retry_after_is_capped_not_overflowed() {
+        let now = SystemTime::now();
+        for huge in [
+            "86401",
+            "18446744073709551615",
+            "99999999999999999999999999999999",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            let wait = parse_retry_after(huge, now).unwrap();
+            assert_eq!(wait, MAX_RETRY_AFTER, "{huge}");
+            // What a scheduler does with it must not panic.
+            let _ = std::time::Instant::now() + wait;
+        }
+        assert_eq!(
+            parse_retry_after("86400", now),
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(parse_retry_after("0", now), Some(Duration::ZERO));
     }
 }
