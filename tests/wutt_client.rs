@@ -766,6 +766,8 @@ async fn the_secret_appears_in_no_log_error_or_debug_output() {
         error(422, "validation_error", &[&format!("bad secret {SECRET}")]),
         ResponseTemplate::new(502).set_body_string(format!("<html>{SECRET}</html>")),
         ResponseTemplate::new(200).set_body_string(format!("{{\"secret\":\"{SECRET}\"")),
+        // The secret straddles the end of the 512-byte excerpt kept of the body.
+        ResponseTemplate::new(502).set_body_string(format!("{}{SECRET}", "x".repeat(505))),
     ];
     for answer in answers {
         server.reset().await;
@@ -795,6 +797,10 @@ async fn the_secret_appears_in_no_log_error_or_debug_output() {
     );
     for s in &said {
         assert!(!s.contains(SECRET), "secret leaked in: {s}");
+        assert!(
+            !s.contains(&SECRET[..7]),
+            "part of the secret leaked in: {s}"
+        );
     }
     let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
     assert!(logs.contains("wutt request"), "logs were not captured");

@@ -12,6 +12,7 @@
 //! - The client secret goes only into the `client-secret` header, marked
 //!   sensitive; it is scrubbed from anything the server echoes back.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Method;
@@ -329,7 +330,9 @@ impl Client {
             Err(why) => Reply {
                 http_status: Some(status),
                 envelope: None,
-                body_excerpt: Some(self.scrub(&envelope::excerpt(&body))),
+                // Scrubbed before the cut too: a secret straddling the end of
+                // the excerpt would otherwise leave its first bytes behind.
+                body_excerpt: Some(self.scrub(&envelope::excerpt(&self.scrub_bytes(&body)))),
                 error: Some(self.scrub(&format!("HTTP {status}: {why}"))),
             },
         };
@@ -347,6 +350,26 @@ impl Client {
             return text.to_string();
         }
         text.replace(secret, "[redacted]")
+    }
+
+    /// [`Client::scrub`] on raw bytes (the body before it is cut and decoded).
+    fn scrub_bytes<'b>(&self, body: &'b [u8]) -> Cow<'b, [u8]> {
+        let secret = self.config.client_secret.expose().as_bytes();
+        if secret.len() < 4 || !body.windows(secret.len()).any(|w| w == secret) {
+            return Cow::Borrowed(body);
+        }
+        let mut out = Vec::with_capacity(body.len());
+        let mut rest = body;
+        while !rest.is_empty() {
+            if rest.starts_with(secret) {
+                out.extend_from_slice(b"[redacted]");
+                rest = &rest[secret.len()..];
+            } else {
+                out.push(rest[0]);
+                rest = &rest[1..];
+            }
+        }
+        Cow::Owned(out)
     }
 
     fn scrub_envelope(&self, env: &mut Envelope) {
