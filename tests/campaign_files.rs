@@ -222,6 +222,41 @@ fn binary_garbage_is_not_text() {
     assert!(rejected(b"PK\x03\x04\x14\0\0\0rest of a workbook").contains("Excel"));
 }
 
+/// Runs `f` on a thread and fails the test if it has not returned within 10 s
+/// (a hang would otherwise block the whole test binary).
+fn within_10s<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("{what} hung"))
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_folder_named_like_a_campaign_file_is_refused_without_hanging() {
+    let dir = Dir::new();
+    let fifo = dir.path().join("list.csv");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let toml = dir.path().join("list.toml");
+    std::fs::create_dir(&toml).unwrap();
+    let csv_error = within_10s("opening a FIFO as CSV", move || {
+        CsvSource::open(&fifo).err().map(|p| p.to_string())
+    });
+    let csv_error = csv_error.expect("a FIFO is not a campaign file");
+    assert!(csv_error.contains("not a regular file"), "{csv_error}");
+    let problems = Manifest::load(&toml).unwrap_err();
+    assert!(
+        problems[0].reason.contains("not a regular file"),
+        "{problems:?}"
+    );
+}
+
 #[test]
 fn manifest_with_an_unknown_key() {
     let dir = Dir::new();

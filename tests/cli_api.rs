@@ -128,3 +128,58 @@ async fn an_unapproved_template_or_a_wrong_secret_exits_3_and_sends_nothing() {
     assert!(sim.messages().is_empty());
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn help_never_shows_the_secret_from_the_environment() {
+    let secret = "env-secret-91c2-DO-NOT-SHOW";
+    let env = [
+        ("WUTT_CLIENT_SECRET", secret),
+        ("WUTT_CLIENT_ID", "demo-id"),
+        ("DATABASE_URL", "postgres://u:db-pass-77@127.0.0.1/wutt"),
+    ];
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["send", "--help"],
+        &["simulate", "--help"],
+        &["templates", "list", "--help"],
+    ] {
+        let (code, stdout, stderr) = parts(&run_bin(args, &env).await);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        let all = format!("{stdout}{stderr}");
+        assert!(all.contains("WUTT_CLIENT_SECRET"), "{args:?}: {all}");
+        assert!(!all.contains(secret), "{args:?} shows the secret:\n{all}");
+        assert!(
+            !all.contains("db-pass-77"),
+            "{args:?} shows the password:\n{all}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unusable_numbers_in_settings_exit_2_with_a_clear_message() {
+    let creds = [("WUTT_CLIENT_ID", "demo-id"), ("WUTT_CLIENT_SECRET", "x")];
+    for timeout in ["0", "-5", "nan", "inf", "1e30", "1e-300", "soon"] {
+        let env = [creds[0], creds[1], ("WUTT_TIMEOUT", timeout)];
+        let (code, _, stderr) = parts(&run_bin(&["templates", "list"], &env).await);
+        assert_eq!(code, Some(2), "WUTT_TIMEOUT={timeout}: {stderr}");
+        assert!(stderr.contains("--timeout"), "{timeout}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{timeout}: {stderr}");
+    }
+    for rate in ["0", "-1", "nan", "inf", "-inf"] {
+        let flag = format!("--rate={rate}");
+        let (code, _, stderr) = parts(&run_bin(&[&flag, "templates", "list"], &creds).await);
+        assert_eq!(code, Some(2), "{flag}: {stderr}");
+        assert!(
+            stderr.contains("must be a positive number"),
+            "{flag}: {stderr}"
+        );
+        let env = [creds[0], creds[1], ("WUTT_RATE", rate)];
+        let (code, _, stderr) = parts(&run_bin(&["templates", "list"], &env).await);
+        assert_eq!(code, Some(2), "WUTT_RATE={rate}: {stderr}");
+    }
+    let env = [creds[0], creds[1], ("WUTT_CONCURRENCY", "0")];
+    let (code, _, stderr) = parts(&run_bin(&["templates", "list"], &env).await);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("from 1 to"), "{stderr}");
+}

@@ -83,6 +83,13 @@ fn data(env: &Envelope) -> &Value {
     env.data.as_ref().expect("a success envelope has data")
 }
 
+/// The ids of the conversations `c` lists for `query`.
+async fn conversation_ids(c: &Client, query: ConversationQuery) -> Vec<i64> {
+    let listed = c.conversation_list(&query).await.unwrap();
+    assert_eq!(listed.remark, "conversation_list");
+    ids(&data(&listed)["conversations"])
+}
+
 fn ids(items: &Value) -> Vec<i64> {
     items
         .as_array()
@@ -250,28 +257,18 @@ async fn conversations_list_filter_details_and_change_status() {
         ..ConversationQuery::default()
     };
 
-    let all = c.conversation_list(&list(None)).await.unwrap();
-    assert_eq!(all.remark, "conversation_list");
-    assert_eq!(ids(&data(&all)["conversations"]), [1, 2, 3, 4, 5, 6]);
-    let pending = c
-        .conversation_list(&list(Some(ConversationStatus::Pending)))
-        .await
-        .unwrap();
-    assert_eq!(ids(&data(&pending)["conversations"]), [2, 5]);
-    let unread = c
-        .conversation_list(&list(Some(ConversationStatus::Unread)))
-        .await
-        .unwrap();
-    assert_eq!(ids(&data(&unread)["conversations"]), [4, 6]);
-    let paged = c
-        .conversation_list(&ConversationQuery {
-            status: None,
-            page: Some(2),
-            paginate: Some(4),
-        })
-        .await
-        .unwrap();
-    assert_eq!(ids(&data(&paged)["conversations"]), [5, 6]);
+    let listed = |q: ConversationQuery| conversation_ids(&c, q);
+    assert_eq!(listed(list(None)).await, [1, 2, 3, 4, 5, 6]);
+    let pending = Some(ConversationStatus::Pending);
+    assert_eq!(listed(list(pending)).await, [2, 5]);
+    let unread = Some(ConversationStatus::Unread);
+    assert_eq!(listed(list(unread)).await, [4, 6]);
+    let paged = ConversationQuery {
+        status: None,
+        page: Some(2),
+        paginate: Some(4),
+    };
+    assert_eq!(listed(paged).await, [5, 6]);
 
     let details = c.conversation_details(3).await.unwrap();
     assert_eq!(details.remark, "conversation_details");
@@ -289,11 +286,7 @@ async fn conversations_list_filter_details_and_change_status() {
         .unwrap();
     assert_eq!(changed.remark, "conversation_status_changed");
     assert_eq!(data(&changed)["conversation"]["status_name"], "done");
-    let unread = c
-        .conversation_list(&list(Some(ConversationStatus::Unread)))
-        .await
-        .unwrap();
-    assert_eq!(ids(&data(&unread)["conversations"]), [6]);
+    assert_eq!(listed(list(unread)).await, [6]);
 
     let err = c.conversation_details(99).await.unwrap_err();
     api_error(err, 404, "conversation_not_found");

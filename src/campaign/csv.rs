@@ -64,7 +64,7 @@ impl CsvSource {
     pub fn open(path: &Path) -> Result<CsvSource, Problem> {
         let cannot =
             |e: std::io::Error| Problem::file(format!("cannot read {}: {e}", path.display()));
-        let mut file = File::open(path).map_err(cannot)?;
+        let mut file = super::file::open_regular(path).map_err(cannot)?;
         let mut sample = Vec::with_capacity(SAMPLE_BYTES);
         (&mut file)
             .take(SAMPLE_BYTES as u64)

@@ -22,6 +22,9 @@ use serde::{Deserialize, Deserializer};
 use super::Problem;
 pub use media::ResolvedMedia;
 
+/// No manifest is larger (a few settings; anything bigger is not one).
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
 /// The manifest as written. Every key is optional; a CSV without a manifest
 /// gets `Manifest::default()` (and then needs per-row `template_id` or `message`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -65,7 +68,7 @@ pub struct SendWindow {
 impl Manifest {
     /// Reads and checks a manifest. Every problem is reported, not only the first.
     pub fn load(path: &Path) -> Result<Manifest, Vec<Problem>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = super::file::read_text(path, MAX_MANIFEST_BYTES).map_err(|e| {
             vec![Problem::file(format!(
                 "cannot read {}: {e}",
                 path.display()
@@ -77,9 +80,7 @@ impl Manifest {
     /// Parses and checks manifest text.
     pub fn parse(text: &str) -> Result<Manifest, Vec<Problem>> {
         let manifest: Manifest = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|span| 1 + text[..span.start.min(text.len())].matches('\n').count() as u64);
+            let line = e.span().map(|span| line_of(text, span.start));
             vec![Problem {
                 line,
                 ..Problem::file(format!("manifest: {}", e.message().trim()))
@@ -265,6 +266,13 @@ impl SendWindow {
             now >= start || now < end
         }
     }
+}
+
+/// The 1-based line of byte offset `at` (counted on bytes, so an offset that
+/// is not on a character boundary cannot panic).
+fn line_of(text: &str, at: usize) -> u64 {
+    let before = &text.as_bytes()[..at.min(text.len())];
+    1 + before.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 fn parse_hhmm(text: &str) -> Option<NaiveTime> {

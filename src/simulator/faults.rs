@@ -94,7 +94,8 @@ impl FaultState {
         } else {
             Fault::None
         };
-        let delay = Duration::from_millis(latency + if slow { f.slow_ms } else { 0 });
+        let extra = if slow { f.slow_ms } else { 0 };
+        let delay = Duration::from_millis(latency.saturating_add(extra));
         Draw { fault, slow, delay }
     }
 }

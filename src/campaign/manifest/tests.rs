@@ -123,3 +123,34 @@ fn overnight_windows_wrap_midnight() {
     };
     assert!(empty.check().is_err());
 }
+
+#[test]
+fn non_finite_numbers_are_refused_not_trusted() {
+    for value in ["nan", "+inf", "-inf", "-nan"] {
+        let text = format!("rate_per_second = {value}\nlatitude = {value}\nlongitude = {value}\n");
+        let cols = columns(&text);
+        for key in ["rate_per_second", "latitude", "longitude"] {
+            assert!(cols.iter().any(|c| c == key), "{value}: {key} in {cols:?}");
+        }
+    }
+}
+
+#[test]
+fn errors_after_multibyte_text_name_their_line() {
+    let p = problems("name = \"Eid অফার ✨\"\n# ঈদ মোবারক\nrate_per_second = \"fast\"\n");
+    assert_eq!(p[0].line, Some(3), "{p:?}");
+    assert_eq!(line_of("ab\ncd", 100), 2);
+    assert_eq!(line_of("é\n", 1), 1);
+}
+
+#[test]
+fn an_oversized_or_special_manifest_is_refused_without_reading_it_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.toml");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(MAX_MANIFEST_BYTES + 1).unwrap();
+    let p = Manifest::load(&big).unwrap_err();
+    assert!(p[0].reason.contains("larger than"), "{p:?}");
+    let p = Manifest::load(dir.path()).unwrap_err();
+    assert!(p[0].reason.contains("not a regular file"), "{p:?}");
+}
