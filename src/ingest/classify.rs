@@ -26,6 +26,25 @@ pub fn phone_key(code: &str, national: &str) -> Option<u64> {
     })
 }
 
+/// [`phone_key`] of a parsed number, without formatting its country code.
+pub fn number_key(p: &PhoneNumber) -> Option<u64> {
+    let code = p.country_code();
+    let code_digits = match code {
+        0 => return None,
+        1..=9 => 1,
+        10..=99 => 2,
+        100..=999 => 3,
+        1000..=9999 => 4,
+        _ => 5,
+    };
+    if code_digits + p.mobile().len() > 19 {
+        return None;
+    }
+    p.mobile().bytes().try_fold(u64::from(code), |k, b| {
+        b.is_ascii_digit().then(|| k * 10 + u64::from(b - b'0'))
+    })
+}
+
 /// A multiply-shift hasher: the keys are already well spread numbers.
 #[derive(Default)]
 pub struct KeyHasher(u64);
@@ -68,7 +87,7 @@ impl PhoneSet {
     }
 
     pub fn contains(&self, p: &PhoneNumber) -> bool {
-        match phone_key(&p.mobile_code(), p.mobile()) {
+        match number_key(p) {
             Some(k) => self.keys.contains_key(&k),
             None => self
                 .other
@@ -158,7 +177,7 @@ impl Classifier {
             self.counts.suppressed += 1;
             return classified("suppressed", None, Some("on the opt-out list".into()));
         }
-        let first = match phone_key(&phone.mobile_code(), phone.mobile()) {
+        let first = match number_key(phone) {
             Some(k) => *self.first_row.entry(k).or_insert(p.row_number),
             None => *self
                 .first_row_other
@@ -207,6 +226,12 @@ mod tests {
         assert_eq!(phone_key("39", "0612345678"), Some(390_612_345_678));
         assert_eq!(phone_key("1", "2x"), None);
         assert_eq!(phone_key("1", "12345678901234567890"), None);
+        for (code, national) in [(880, "1988123456"), (39, "0612345678"), (1, "2x")] {
+            assert_eq!(
+                number_key(&PhoneNumber::from_canonical(code, national)),
+                phone_key(&code.to_string(), national)
+            );
+        }
     }
 
     #[test]
