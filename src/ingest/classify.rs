@@ -67,6 +67,37 @@ impl Hasher for KeyHasher {
 
 type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
 
+/// A key aligned to 4 bytes, so that a (key, row number) entry takes 12 bytes
+/// instead of 16: the first-row map of a 1,000,000-row campaign is the
+/// largest allocation of a load (about 27 MB instead of 36 MB, plus the
+/// previous table while it grows).
+#[derive(Clone, Copy)]
+#[repr(C, packed(4))]
+struct PackedKey(u64);
+
+impl PartialEq for PackedKey {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.0, other.0);
+        a == b
+    }
+}
+
+impl Eq for PackedKey {}
+
+impl std::fmt::Debug for PackedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let k = self.0;
+        write!(f, "{k}")
+    }
+}
+
+impl std::hash::Hash for PackedKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let k = self.0;
+        state.write_u64(k);
+    }
+}
+
 /// Numbers on the opt-out list.
 #[derive(Debug, Default)]
 pub struct PhoneSet {
@@ -132,7 +163,7 @@ pub struct Classified {
 pub struct Classifier {
     suppressed: PhoneSet,
     templates: TemplateCheck,
-    first_row: KeyMap<u32>,
+    first_row: HashMap<PackedKey, u32, BuildHasherDefault<KeyHasher>>,
     first_row_other: HashMap<String, u32>,
     pub counts: StateCounts,
     /// Rows that load as `invalid` (not a reason to reject the file).
@@ -147,7 +178,7 @@ impl Classifier {
         Classifier {
             suppressed,
             templates,
-            first_row: KeyMap::default(),
+            first_row: HashMap::default(),
             first_row_other: HashMap::new(),
             counts: StateCounts::default(),
             row_problems: ProblemList::default(),
@@ -178,7 +209,7 @@ impl Classifier {
             return classified("suppressed", None, Some("on the opt-out list".into()));
         }
         let first = match number_key(phone) {
-            Some(k) => *self.first_row.entry(k).or_insert(p.row_number),
+            Some(k) => *self.first_row.entry(PackedKey(k)).or_insert(p.row_number),
             None => *self
                 .first_row_other
                 .entry(phone.e164())

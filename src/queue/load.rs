@@ -403,7 +403,7 @@ fn open(buf: &mut Vec<u8>) -> usize {
     buf.len()
 }
 
-fn close(buf: &mut Vec<u8>, at: usize) {
+fn close(buf: &mut [u8], at: usize) {
     let len = i32::try_from(buf.len() - at).unwrap_or(i32::MAX);
     buf[at - 4..at].copy_from_slice(&len.to_be_bytes());
 }
