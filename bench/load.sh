@@ -3,7 +3,8 @@
 # 1,000,000: phone, firstname, lastname, city), loads it into a fresh database
 # with the release build, and in the same run `psql \copy`s the same file into
 # a bare table with the columns and indexes of `recipients` in another fresh
-# database. Prints both times, their ratio and load's peak RSS.
+# database. Prints both times, their ratio, load's peak RSS and the load
+# average (on a shared machine, compare only figures of the same run).
 #
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/load.sh [ROWS]
 #
@@ -57,12 +58,15 @@ DATABASE_URL=$LOAD_URL "$BIN" migrate >/dev/null
 psql -q "$COPY_URL" -f "$HERE/load_bare_table.sql" >/dev/null
 
 now() { date +%s.%N; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
+LOADAVG_COPY=$(loadavg)
 t0=$(now)
 psql -q "$COPY_URL" -c "\\copy recipients (raw_phone, message, from_number, error) FROM '$CSV' WITH (FORMAT csv, HEADER true)"
 t1=$(now)
 COPY_S=$(echo "$t1 - $t0" | bc -l)
 
+LOADAVG_LOAD=$(loadavg)
 t0=$(now)
 DATABASE_URL=$LOAD_URL RUST_LOG=warn /usr/bin/time -v -o "$WORK/time.txt" \
     "$BIN" load --settle 0 "$CSV" > "$WORK/load.out"
@@ -74,9 +78,10 @@ COPIED=$(psql -qtA "$COPY_URL" -c "SELECT count(*) FROM recipients")
 RSS_KB=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")
 
 cat "$WORK/load.out"
-printf 'rows:            %d loaded, %d copied\n' "$LOADED" "$COPIED"
-printf 'raw psql \\copy:  %.2f s\n' "$COPY_S"
-printf 'wutt-campaign load: %.2f s\n' "$LOAD_S"
-printf 'ratio load/copy: %.2f (target <= 1.3)\n' "$(echo "$LOAD_S / $COPY_S" | bc -l)"
-printf 'load peak RSS:   %.1f MiB (target < 100)\n' "$(echo "$RSS_KB / 1024" | bc -l)"
+printf 'rows:               %d loaded, %d copied\n' "$LOADED" "$COPIED"
+printf 'raw psql \\copy:     %.2f s   (load average before: %s)\n' "$COPY_S" "$LOADAVG_COPY"
+printf 'wutt-campaign load: %.2f s   (load average before: %s)\n' "$LOAD_S" "$LOADAVG_LOAD"
+printf 'ratio load/copy:    %.2f (target <= 1.3)\n' "$(echo "$LOAD_S / $COPY_S" | bc -l)"
+printf 'load peak RSS:      %.1f MiB (target < 100)\n' "$(echo "$RSS_KB / 1024" | bc -l)"
+printf 'load average after: %s (%s cores)\n' "$(loadavg)" "$(nproc)"
 [ "$LOADED" -eq "$ROWS" ] || { echo "expected $ROWS recipients, got $LOADED" >&2; exit 1; }

@@ -36,5 +36,4 @@ CREATE INDEX recipients_due ON recipients (campaign_id, next_attempt_at, id)
     WHERE state IN ('queued', 'retrying');
 CREATE INDEX recipients_in_flight ON recipients (lease_expires_at)
     WHERE state = 'sending';
-CREATE INDEX recipients_phone ON recipients (mobile_code, mobile);
 CREATE INDEX recipients_campaign_state ON recipients (campaign_id, state);

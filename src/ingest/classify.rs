@@ -26,6 +26,25 @@ pub fn phone_key(code: &str, national: &str) -> Option<u64> {
     })
 }
 
+/// [`phone_key`] of a parsed number, without formatting its country code.
+pub fn number_key(p: &PhoneNumber) -> Option<u64> {
+    let code = p.country_code();
+    let code_digits = match code {
+        0 => return None,
+        1..=9 => 1,
+        10..=99 => 2,
+        100..=999 => 3,
+        1000..=9999 => 4,
+        _ => 5,
+    };
+    if code_digits + p.mobile().len() > 19 {
+        return None;
+    }
+    p.mobile().bytes().try_fold(u64::from(code), |k, b| {
+        b.is_ascii_digit().then(|| k * 10 + u64::from(b - b'0'))
+    })
+}
+
 /// A multiply-shift hasher: the keys are already well spread numbers.
 #[derive(Default)]
 pub struct KeyHasher(u64);
@@ -48,6 +67,37 @@ impl Hasher for KeyHasher {
 
 type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
 
+/// A key aligned to 4 bytes, so that a (key, row number) entry takes 12 bytes
+/// instead of 16: the first-row map of a 1,000,000-row campaign is the
+/// largest allocation of a load (about 27 MB instead of 36 MB, plus the
+/// previous table while it grows).
+#[derive(Clone, Copy)]
+#[repr(C, packed(4))]
+struct PackedKey(u64);
+
+impl PartialEq for PackedKey {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.0, other.0);
+        a == b
+    }
+}
+
+impl Eq for PackedKey {}
+
+impl std::fmt::Debug for PackedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let k = self.0;
+        write!(f, "{k}")
+    }
+}
+
+impl std::hash::Hash for PackedKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let k = self.0;
+        state.write_u64(k);
+    }
+}
+
 /// Numbers on the opt-out list.
 #[derive(Debug, Default)]
 pub struct PhoneSet {
@@ -68,7 +118,7 @@ impl PhoneSet {
     }
 
     pub fn contains(&self, p: &PhoneNumber) -> bool {
-        match phone_key(&p.mobile_code(), p.mobile()) {
+        match number_key(p) {
             Some(k) => self.keys.contains_key(&k),
             None => self
                 .other
@@ -113,7 +163,7 @@ pub struct Classified {
 pub struct Classifier {
     suppressed: PhoneSet,
     templates: TemplateCheck,
-    first_row: KeyMap<u32>,
+    first_row: HashMap<PackedKey, u32, BuildHasherDefault<KeyHasher>>,
     first_row_other: HashMap<String, u32>,
     pub counts: StateCounts,
     /// Rows that load as `invalid` (not a reason to reject the file).
@@ -128,7 +178,7 @@ impl Classifier {
         Classifier {
             suppressed,
             templates,
-            first_row: KeyMap::default(),
+            first_row: HashMap::default(),
             first_row_other: HashMap::new(),
             counts: StateCounts::default(),
             row_problems: ProblemList::default(),
@@ -158,8 +208,8 @@ impl Classifier {
             self.counts.suppressed += 1;
             return classified("suppressed", None, Some("on the opt-out list".into()));
         }
-        let first = match phone_key(&phone.mobile_code(), phone.mobile()) {
-            Some(k) => *self.first_row.entry(k).or_insert(p.row_number),
+        let first = match number_key(phone) {
+            Some(k) => *self.first_row.entry(PackedKey(k)).or_insert(p.row_number),
             None => *self
                 .first_row_other
                 .entry(phone.e164())
@@ -207,6 +257,12 @@ mod tests {
         assert_eq!(phone_key("39", "0612345678"), Some(390_612_345_678));
         assert_eq!(phone_key("1", "2x"), None);
         assert_eq!(phone_key("1", "12345678901234567890"), None);
+        for (code, national) in [(880, "1988123456"), (39, "0612345678"), (1, "2x")] {
+            assert_eq!(
+                number_key(&PhoneNumber::from_canonical(code, national)),
+                phone_key(&code.to_string(), national)
+            );
+        }
     }
 
     #[test]

@@ -128,7 +128,7 @@ pub fn run(
     }
 }
 
-/// Streams rows as COPY text chunks into `chunks` (closed when done).
+/// Streams rows as binary COPY tuples, in chunks, into `chunks` (closed when done).
 pub fn to_copy(
     source: CsvSource,
     planner: &Planner,
@@ -138,11 +138,12 @@ pub fn to_copy(
     label: &str,
 ) -> Streamed {
     let mut buf = Vec::with_capacity(CHUNK_BYTES + 4096);
-    let mut json = String::new();
+    let mut json = Vec::new();
     let mut open = true;
     let mut streamed = run(source, planner, classifier, label, |p, c| {
         variables_json(p, &mut json);
-        encoder.encode(&mut buf, &row(p, c, &json));
+        let json = std::str::from_utf8(&json).unwrap_or("{}");
+        encoder.encode(&mut buf, &row(p, c, json));
         if buf.len() >= CHUNK_BYTES {
             let full = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK_BYTES + 4096));
             open = chunks.blocking_send(full).is_ok();
@@ -177,13 +178,13 @@ fn row<'a>(p: &'a PlannedRecipient, c: &'a Classified, json: &'a str) -> Recipie
 }
 
 /// The row's variables as JSON; NUL characters (which `jsonb` refuses) become U+FFFD.
-fn variables_json(p: &PlannedRecipient, out: &mut String) {
+fn variables_json(p: &PlannedRecipient, out: &mut Vec<u8>) {
     out.clear();
     let has_nul = p
         .variables
-        .values()
-        .any(|v| v.as_str().is_some_and(|s| s.contains('\0')));
-    let text = if has_nul {
+        .iter()
+        .any(|(k, v)| k.contains('\0') || v.as_str().is_some_and(|s| s.contains('\0')));
+    let written = if has_nul {
         let clean: serde_json::Map<String, serde_json::Value> = p
             .variables
             .iter()
@@ -195,9 +196,12 @@ fn variables_json(p: &PlannedRecipient, out: &mut String) {
                 None => (k.clone(), v.clone()),
             })
             .collect();
-        serde_json::to_string(&clean)
+        serde_json::to_writer(&mut *out, &clean)
     } else {
-        serde_json::to_string(&p.variables)
+        serde_json::to_writer(&mut *out, &p.variables)
     };
-    out.push_str(text.as_deref().unwrap_or("{}"));
+    if written.is_err() {
+        out.clear();
+        out.extend_from_slice(b"{}");
+    }
 }

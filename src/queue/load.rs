@@ -4,9 +4,9 @@
 //! A [`LoadTx`] holds a transaction-scoped advisory lock on the drop's content
 //! hash, so two runners scanning one inbox never load the same drop twice; the
 //! `UNIQUE (source_sha256)` constraint backs it up. Recipients are streamed in
-//! as COPY text chunks built with [`RowEncoder`].
+//! as binary COPY chunks built with [`RowEncoder`].
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 use chrono::{DateTime, NaiveTime, Utc};
 use futures::TryStreamExt as _;
@@ -248,25 +248,36 @@ impl LoadTx {
         Ok(())
     }
 
-    /// COPYs recipient rows (chunks built by [`RowEncoder`]) until the sender
-    /// closes the channel; returns the number of rows written.
+    /// COPYs recipient rows (chunks of tuples built by [`RowEncoder`]) until
+    /// the sender closes the channel; returns the number of rows written.
     pub async fn copy_recipients(
         &mut self,
         chunks: &mut mpsc::Receiver<Vec<u8>>,
     ) -> Result<u64, sqlx::Error> {
         let mut copy = self
             .tx
-            .copy_in_raw(
-                "COPY recipients (campaign_id, row_number, line_number, raw_phone, mobile_code,
-                    mobile, state, next_attempt_at, template_id, message, from_number,
-                    variables, duplicate_of, error) FROM STDIN",
-            )
+            .copy_in_raw(&format!(
+                "COPY recipients ({COPY_COLUMNS}) FROM STDIN WITH (FORMAT binary)"
+            ))
             .await?;
-        while let Some(chunk) = chunks.recv().await {
+        let mut first = true;
+        while let Some(mut chunk) = chunks.recv().await {
+            if std::mem::take(&mut first) {
+                chunk.splice(0..0, BINARY_HEADER.iter().copied());
+            }
             if let Err(e) = copy.send(chunk).await {
                 let _ = copy.abort("load failed").await;
                 return Err(e);
             }
+        }
+        let end = if first {
+            [BINARY_HEADER, BINARY_TRAILER].concat()
+        } else {
+            BINARY_TRAILER.to_vec()
+        };
+        if let Err(e) = copy.send(end).await {
+            let _ = copy.abort("load failed").await;
+            return Err(e);
         }
         copy.finish().await
     }
@@ -305,73 +316,147 @@ pub struct RecipientRow<'a> {
     pub error: Option<&'a str>,
 }
 
-/// Writes COPY text-format lines for one campaign.
+/// Columns of [`RowEncoder`]'s rows, in order.
+const COPY_COLUMNS: &str = "campaign_id, row_number, line_number, raw_phone, mobile_code, \
+    mobile, state, next_attempt_at, template_id, message, from_number, variables, \
+    duplicate_of, error";
+
+/// Start of a binary COPY stream: signature, flags, no header extension.
+const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// End of a binary COPY stream: a tuple of -1 fields.
+const BINARY_TRAILER: &[u8] = &[0xff, 0xff];
+/// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC).
+const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+/// Writes rows of one campaign in COPY's binary format: the server stores
+/// them without parsing numbers and timestamps from text, which took about a
+/// sixth of its time in a large load.
 #[derive(Debug, Clone)]
 pub struct RowEncoder {
-    campaign_id: String,
-    next_attempt_at: String,
+    campaign_id: i64,
+    next_attempt_at: i64,
 }
 
 impl RowEncoder {
     pub fn new(campaign_id: i64, next_attempt_at: DateTime<Utc>) -> RowEncoder {
         RowEncoder {
-            campaign_id: campaign_id.to_string(),
-            next_attempt_at: next_attempt_at.to_rfc3339(),
+            campaign_id,
+            next_attempt_at: next_attempt_at.timestamp_micros() - PG_EPOCH_MICROS,
         }
     }
 
-    /// Appends one line to `buf`.
+    /// Appends one tuple to `buf` (the stream's header and trailer are
+    /// written by [`LoadTx::copy_recipients`]).
     pub fn encode(&self, buf: &mut Vec<u8>, r: &RecipientRow<'_>) {
         let line = i32::try_from(r.line_number).unwrap_or(i32::MAX);
-        let mut s = String::with_capacity(128);
-        let _ = write!(s, "{}\t{}\t{}\t", self.campaign_id, r.row_number, line);
-        buf.extend_from_slice(s.as_bytes());
-        field(buf, Some(r.raw_phone));
-        field(buf, r.phone.map(|p| p.mobile_code()).as_deref());
-        field(buf, r.phone.map(|p| p.mobile()));
-        field(buf, Some(r.state));
-        field(buf, Some(&self.next_attempt_at));
-        field(buf, r.template_id.map(|t| t.to_string()).as_deref());
-        field(buf, r.message);
-        field(buf, r.from_number);
-        field(buf, Some(r.variables_json));
-        field(buf, r.duplicate_of.map(|d| d.to_string()).as_deref());
-        field(buf, r.error);
-        // Replace the last tab by the line end.
-        if let Some(last) = buf.last_mut() {
-            *last = b'\n';
+        let row = i32::try_from(r.row_number).unwrap_or(i32::MAX);
+        buf.extend_from_slice(&14i16.to_be_bytes());
+        fixed(buf, &self.campaign_id.to_be_bytes());
+        fixed(buf, &row.to_be_bytes());
+        fixed(buf, &line.to_be_bytes());
+        text(buf, Some(r.raw_phone));
+        match r.phone {
+            Some(p) => {
+                let at = open(buf);
+                let _ = write!(buf, "{}", p.country_code());
+                close(buf, at);
+                text(buf, Some(p.mobile()));
+            }
+            None => {
+                null(buf);
+                null(buf);
+            }
+        }
+        text(buf, Some(r.state));
+        fixed(buf, &self.next_attempt_at.to_be_bytes());
+        match r.template_id {
+            Some(t) => fixed(buf, &t.to_be_bytes()),
+            None => null(buf),
+        }
+        text(buf, r.message);
+        text(buf, r.from_number);
+        // jsonb's binary input: format version 1, then the JSON text.
+        let at = open(buf);
+        buf.push(1);
+        push_text(buf, r.variables_json);
+        close(buf, at);
+        match r.duplicate_of.and_then(|d| i32::try_from(d).ok()) {
+            Some(d) => fixed(buf, &d.to_be_bytes()),
+            None => null(buf),
+        }
+        text(buf, r.error);
+    }
+}
+
+fn null(buf: &mut Vec<u8>) {
+    buf.extend_from_slice(&(-1i32).to_be_bytes());
+}
+
+fn fixed(buf: &mut Vec<u8>, bytes: &[u8]) {
+    buf.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+    buf.extend_from_slice(bytes);
+}
+
+/// Reserves a field's length; [`close`] fills it in.
+fn open(buf: &mut Vec<u8>) -> usize {
+    buf.extend_from_slice(&[0; 4]);
+    buf.len()
+}
+
+fn close(buf: &mut [u8], at: usize) {
+    let len = i32::try_from(buf.len() - at).unwrap_or(i32::MAX);
+    buf[at - 4..at].copy_from_slice(&len.to_be_bytes());
+}
+
+/// One text field (`None` is NULL).
+fn text(buf: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        None => null(buf),
+        Some(v) => {
+            let at = open(buf);
+            push_text(buf, v);
+            close(buf, at);
         }
     }
 }
 
-/// One escaped COPY text field followed by a tab (`\N` for NULL). NUL bytes,
-/// which PostgreSQL text cannot hold, become U+FFFD.
-fn field(buf: &mut Vec<u8>, value: Option<&str>) {
-    match value {
-        None => buf.extend_from_slice(b"\\N"),
-        Some(v) => {
-            for b in v.bytes() {
-                match b {
-                    b'\\' => buf.extend_from_slice(b"\\\\"),
-                    b'\n' => buf.extend_from_slice(b"\\n"),
-                    b'\r' => buf.extend_from_slice(b"\\r"),
-                    b'\t' => buf.extend_from_slice(b"\\t"),
-                    0 => buf.extend_from_slice("\u{FFFD}".as_bytes()),
-                    _ => buf.push(b),
-                }
-            }
-        }
+/// Text bytes; NUL, which PostgreSQL text cannot hold, becomes U+FFFD.
+fn push_text(buf: &mut Vec<u8>, v: &str) {
+    let mut rest = v.as_bytes();
+    while let Some(i) = rest.iter().position(|&b| b == 0) {
+        buf.extend_from_slice(&rest[..i]);
+        buf.extend_from_slice("\u{FFFD}".as_bytes());
+        rest = &rest[i + 1..];
     }
-    buf.push(b'\t');
+    buf.extend_from_slice(rest);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Splits one binary tuple into its fields (`None` for NULL).
+    fn fields(mut t: &[u8]) -> Vec<Option<Vec<u8>>> {
+        let n = i16::from_be_bytes([t[0], t[1]]);
+        t = &t[2..];
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let len = i32::from_be_bytes(t[..4].try_into().unwrap());
+            t = &t[4..];
+            if len < 0 {
+                out.push(None);
+            } else {
+                out.push(Some(t[..len as usize].to_vec()));
+                t = &t[len as usize..];
+            }
+        }
+        assert!(t.is_empty(), "bytes after the tuple");
+        out
+    }
+
     #[test]
-    fn copy_text_escapes_everything_special() {
-        let enc = RowEncoder::new(7, DateTime::from_timestamp(0, 0).unwrap());
+    fn binary_tuple_holds_every_column() {
+        let enc = RowEncoder::new(7, DateTime::from_timestamp(946_684_801, 0).unwrap());
         let phone = PhoneNumber::from_canonical(880, "1988123456");
         let mut buf = Vec::new();
         enc.encode(
@@ -390,11 +475,54 @@ mod tests {
                 error: None,
             },
         );
-        let text = String::from_utf8(buf).unwrap();
+        let s = |v: &str| Some(v.as_bytes().to_vec());
         assert_eq!(
-            text,
-            "7\t3\t4\ta\\tb\\\\c\\nd\\re\u{FFFD}\t880\t1988123456\tqueued\t\
-             1970-01-01T00:00:00+00:00\t\\N\thi\t\\N\t{}\t1\t\\N\n"
+            fields(&buf),
+            [
+                Some(7i64.to_be_bytes().to_vec()),
+                Some(3i32.to_be_bytes().to_vec()),
+                Some(4i32.to_be_bytes().to_vec()),
+                s("a\tb\\c\nd\re\u{FFFD}"),
+                s("880"),
+                s("1988123456"),
+                s("queued"),
+                Some(1_000_000i64.to_be_bytes().to_vec()),
+                None,
+                s("hi"),
+                None,
+                s("\x01{}"),
+                Some(1i32.to_be_bytes().to_vec()),
+                None,
+            ]
         );
+        assert_eq!(BINARY_HEADER.len(), 19);
+    }
+
+    #[test]
+    fn invalid_rows_have_no_canonical_number() {
+        let enc = RowEncoder::new(1, DateTime::from_timestamp(0, 0).unwrap());
+        let mut buf = Vec::new();
+        enc.encode(
+            &mut buf,
+            &RecipientRow {
+                row_number: 1,
+                line_number: 2,
+                raw_phone: "",
+                phone: None,
+                state: "invalid",
+                template_id: Some(42),
+                message: None,
+                from_number: Some("+1"),
+                variables_json: "{\"x\":\"\u{0}\"}",
+                duplicate_of: None,
+                error: Some("no phone number"),
+            },
+        );
+        let f = fields(&buf);
+        assert_eq!(f.len(), 14);
+        assert_eq!((&f[4], &f[5]), (&None, &None));
+        assert_eq!(f[7], Some((-PG_EPOCH_MICROS).to_be_bytes().to_vec()));
+        assert_eq!(f[8], Some(42i64.to_be_bytes().to_vec()));
+        assert_eq!(f[11].as_deref().map(|j| j[0]), Some(1));
     }
 }
