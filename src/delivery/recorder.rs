@@ -1,0 +1,117 @@
+//! Writing outcomes in batches: completions are queued and written with one
+//! `queue::claim::complete` call per batch (group commit: a flush starts as
+//! soon as the previous one ends and takes everything that arrived meanwhile,
+//! up to the batch size), so a crash loses only the last few answers (those recipients are
+//! rescued as `unknown`, never resent). A flush that fails on a database
+//! outage is retried with backoff; nothing is dropped.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::queue::claim::{self, Completion};
+
+/// Sends completions to the flusher.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    tx: mpsc::UnboundedSender<Completion>,
+}
+
+/// The flusher task; await it after dropping every [`Recorder`] to flush the rest.
+#[derive(Debug)]
+pub struct Flusher {
+    handle: JoinHandle<u64>,
+    close: CancellationToken,
+}
+
+impl Recorder {
+    /// Starts the flusher: batches of up to `max_batch`.
+    pub fn start(pool: PgPool, max_batch: usize) -> (Recorder, Flusher) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let close = CancellationToken::new();
+        let handle = tokio::spawn(flush_loop(pool, rx, max_batch.max(1), close.clone()));
+        (Recorder { tx }, Flusher { handle, close })
+    }
+
+    /// Queues one completion for the next flush.
+    pub fn record(&self, completion: Completion) {
+        if let Err(err) = self.tx.send(completion) {
+            // Only after the flusher is gone (shutdown): the recipient's lease
+            // expires and it is rescued as `unknown` — never resent.
+            tracing::error!(
+                recipient = err.0.recipient_id,
+                "outcome could not be recorded"
+            );
+        }
+    }
+}
+
+impl Flusher {
+    /// Writes everything queued so far and stops; call once nothing more will
+    /// be recorded. Returns how many rows were applied over the whole run.
+    pub async fn finish(self) -> u64 {
+        self.close.cancel();
+        self.handle.await.unwrap_or(0)
+    }
+}
+
+async fn flush_loop(
+    pool: PgPool,
+    mut rx: mpsc::UnboundedReceiver<Completion>,
+    max_batch: usize,
+    close: CancellationToken,
+) -> u64 {
+    let mut applied = 0;
+    let mut buf: Vec<Completion> = Vec::with_capacity(max_batch);
+    // Group commit: flush whatever is waiting as soon as the previous flush is
+    // done; answers that arrive meanwhile form the next batch.
+    loop {
+        let n = tokio::select! {
+            biased;
+            n = rx.recv_many(&mut buf, max_batch) => n,
+            _ = close.cancelled() => {
+                while let Ok(c) = rx.try_recv() {
+                    buf.push(c);
+                    if buf.len() >= max_batch {
+                        applied += flush(&pool, &mut buf).await;
+                    }
+                }
+                applied += flush(&pool, &mut buf).await;
+                return applied;
+            }
+        };
+        if n == 0 {
+            return applied;
+        }
+        applied += flush(&pool, &mut buf).await;
+    }
+}
+
+async fn flush(pool: &PgPool, buf: &mut Vec<Completion>) -> u64 {
+    if buf.is_empty() {
+        return 0;
+    }
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match claim::complete(pool, buf).await {
+            Ok(done) => {
+                if !done.fenced_off.is_empty() {
+                    tracing::warn!(
+                        recipients = ?done.fenced_off,
+                        "lease had been taken over; the attempt is recorded, the row left alone"
+                    );
+                }
+                buf.clear();
+                return done.applied;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, pending = buf.len(), "recording outcomes failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
