@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgPool, Row as _};
 
 use crate::campaign::phone::PhoneNumber;
 use crate::wutt::{OutcomeClass, Reply};
@@ -77,7 +77,7 @@ pub struct Completed {
 
 /// Claims up to `limit` due recipients of an active campaign for `worker`.
 /// Recipients found on the opt-out list at this moment become `suppressed`
-/// instead of being handed out.
+/// instead of being handed out (the last check before the send).
 pub async fn claim(
     pool: &PgPool,
     campaign_id: i64,
@@ -85,26 +85,259 @@ pub async fn claim(
     limit: i64,
     lease: Duration,
 ) -> sqlx::Result<Vec<Claimed>> {
-    let _ = (pool, campaign_id, worker, limit, lease);
-    todo!()
+    // The inner SELECT walks the partial index `recipients_due` in its own
+    // order, so the claim is an index scan however large the queue is.
+    let rows = sqlx::query(
+        r#"
+        WITH due AS (
+            SELECT r.id, (s.mobile IS NOT NULL) AS opted_out
+            FROM recipients r
+            LEFT JOIN suppressions s
+                   ON s.mobile_code = r.mobile_code AND s.mobile = r.mobile
+            WHERE r.campaign_id = $1
+              AND r.state IN ('queued', 'retrying')
+              AND r.next_attempt_at <= now()
+              AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $1 AND c.status = 'active')
+            ORDER BY r.next_attempt_at, r.id
+            LIMIT $2
+            FOR UPDATE OF r SKIP LOCKED
+        )
+        UPDATE recipients r SET
+            state            = CASE WHEN due.opted_out THEN 'suppressed' ELSE 'sending' END,
+            attempts         = r.attempts + CASE WHEN due.opted_out THEN 0 ELSE 1 END,
+            lease_token      = r.lease_token + 1,
+            lease_owner      = CASE WHEN due.opted_out THEN NULL ELSE $3 END,
+            lease_expires_at = CASE WHEN due.opted_out THEN NULL
+                                    ELSE now() + make_interval(secs => $4) END,
+            error            = CASE WHEN due.opted_out THEN 'on the opt-out list' ELSE r.error END,
+            updated_at       = now()
+        FROM due
+        WHERE r.id = due.id
+        RETURNING r.id, r.campaign_id, r.row_number, r.lease_token, r.attempts, r.state,
+                  r.mobile_code, r.mobile, r.template_id, r.message, r.from_number
+        "#,
+    )
+    .bind(campaign_id)
+    .bind(limit)
+    .bind(worker)
+    .bind(lease.as_secs_f64())
+    .fetch_all(pool)
+    .await?;
+
+    let mut claimed = Vec::with_capacity(rows.len());
+    for row in rows {
+        let state: String = row.try_get("state")?;
+        if state != "sending" {
+            continue;
+        }
+        let code: String = row.try_get("mobile_code")?;
+        let mobile: String = row.try_get("mobile")?;
+        let code: u16 = code.parse().map_err(|_| {
+            sqlx::Error::Decode(format!("stored mobile_code {code:?} is not a calling code").into())
+        })?;
+        claimed.push(Claimed {
+            recipient_id: row.try_get("id")?,
+            campaign_id: row.try_get("campaign_id")?,
+            row_number: row.try_get("row_number")?,
+            lease_token: row.try_get("lease_token")?,
+            attempt: row.try_get("attempts")?,
+            phone: PhoneNumber::from_canonical(code, mobile),
+            template_id: row.try_get("template_id")?,
+            message: row.try_get("message")?,
+            from_number: row.try_get("from_number")?,
+        });
+    }
+    claimed.sort_by_key(|c| c.recipient_id);
+    Ok(claimed)
 }
 
-/// Records a batch of finished attempts in one round-trip.
+/// Columns of a completion batch, one vector per column, for UNNEST.
+#[derive(Default)]
+struct Columns {
+    id: Vec<i64>,
+    campaign: Vec<i64>,
+    token: Vec<i64>,
+    attempt: Vec<i32>,
+    worker: Vec<String>,
+    state: Vec<&'static str>,
+    refund: Vec<i32>,
+    next_at: Vec<Option<DateTime<Utc>>>,
+    http_status: Vec<Option<i32>>,
+    outcome: Vec<&'static str>,
+    remark: Vec<Option<String>>,
+    messages: Vec<Option<serde_json::Value>>,
+    data: Vec<Option<serde_json::Value>>,
+    envelope: Vec<Option<serde_json::Value>>,
+    excerpt: Vec<Option<String>>,
+    error: Vec<Option<String>>,
+    started: Vec<DateTime<Utc>>,
+    finished: Vec<DateTime<Utc>>,
+}
+
+impl Columns {
+    fn push(&mut self, c: &Completion) {
+        let (state, refund, next_at) = match c.resolution {
+            Resolution::Sent => ("sent", 0, None),
+            Resolution::Failed => ("failed", 0, None),
+            Resolution::Retry { at, refund } => ("retrying", i32::from(refund), Some(at)),
+            Resolution::Unknown => ("unknown", 0, None),
+            Resolution::Requeue => ("queued", 1, None),
+        };
+        let envelope = c.reply.envelope.as_ref();
+        self.id.push(c.recipient_id);
+        self.campaign.push(c.campaign_id);
+        self.token.push(c.lease_token);
+        self.attempt.push(c.attempt);
+        self.worker.push(c.worker.clone());
+        self.state.push(state);
+        self.refund.push(refund);
+        self.next_at.push(next_at);
+        self.http_status.push(c.reply.http_status.map(i32::from));
+        self.outcome.push(c.outcome.as_str());
+        self.remark.push(envelope.map(|e| e.remark.clone()));
+        self.messages
+            .push(envelope.map(|e| serde_json::json!(e.message)));
+        self.data.push(envelope.and_then(|e| e.data.clone()));
+        self.envelope
+            .push(envelope.and_then(|e| serde_json::to_value(e).ok()));
+        self.excerpt.push(c.reply.body_excerpt.clone());
+        self.error
+            .push(c.error.clone().or_else(|| c.reply.error.clone()));
+        self.started.push(c.started_at);
+        self.finished.push(c.finished_at);
+    }
+}
+
+/// Records a batch of finished attempts in one round-trip: one
+/// `send_attempts` row per call, and the recipient rows whose lease token
+/// still matches.
 pub async fn complete(pool: &PgPool, batch: &[Completion]) -> sqlx::Result<Completed> {
-    let _ = (pool, batch);
-    todo!()
+    if batch.is_empty() {
+        return Ok(Completed::default());
+    }
+    let mut cols = Columns::default();
+    for c in batch {
+        cols.push(c);
+    }
+    let updated: Vec<i64> = sqlx::query_scalar(
+        r#"
+        WITH u AS (
+            SELECT * FROM UNNEST(
+                $1::int8[], $2::int8[], $3::int8[], $4::int4[], $5::text[], $6::text[],
+                $7::int4[], $8::timestamptz[], $9::int4[], $10::text[], $11::text[],
+                $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::text[], $16::text[],
+                $17::timestamptz[], $18::timestamptz[]
+            ) AS u(id, campaign_id, token, attempt, worker, state, refund, next_at, http_status,
+                   outcome, remark, messages, data, envelope, excerpt, error, started_at, finished_at)
+        ),
+        attempts AS (
+            INSERT INTO send_attempts (recipient_id, campaign_id, attempt, lease_token, worker,
+                                       started_at, finished_at, duration_ms, http_status, outcome,
+                                       remark, messages, envelope, body_excerpt, error)
+            SELECT id, campaign_id, attempt, token, worker, started_at, finished_at,
+                   GREATEST(0, (EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000)::int),
+                   http_status, outcome, remark,
+                   CASE WHEN messages IS NULL THEN NULL
+                        ELSE ARRAY(SELECT jsonb_array_elements_text(messages)) END,
+                   envelope, excerpt, error
+            FROM u
+        )
+        UPDATE recipients r SET
+            state            = u.state,
+            attempts         = r.attempts - u.refund,
+            next_attempt_at  = COALESCE(u.next_at, r.next_attempt_at),
+            lease_owner      = NULL,
+            lease_expires_at = NULL,
+            outcome          = u.outcome,
+            http_status      = u.http_status,
+            remark           = u.remark,
+            messages         = CASE WHEN u.messages IS NULL THEN NULL
+                                    ELSE ARRAY(SELECT jsonb_array_elements_text(u.messages)) END,
+            data             = u.data,
+            error            = CASE WHEN u.state = 'sent' THEN NULL ELSE u.error END,
+            sent_at          = CASE WHEN u.state = 'sent' THEN u.finished_at ELSE r.sent_at END,
+            updated_at       = now()
+        FROM u
+        WHERE r.id = u.id AND r.lease_token = u.token AND r.state = 'sending'
+        RETURNING r.id
+        "#,
+    )
+    .bind(&cols.id)
+    .bind(&cols.campaign)
+    .bind(&cols.token)
+    .bind(&cols.attempt)
+    .bind(&cols.worker)
+    .bind(&cols.state)
+    .bind(&cols.refund)
+    .bind(&cols.next_at)
+    .bind(&cols.http_status)
+    .bind(&cols.outcome)
+    .bind(&cols.remark)
+    .bind(&cols.messages)
+    .bind(&cols.data)
+    .bind(&cols.envelope)
+    .bind(&cols.excerpt)
+    .bind(&cols.error)
+    .bind(&cols.started)
+    .bind(&cols.finished)
+    .fetch_all(pool)
+    .await?;
+
+    let fenced_off = batch
+        .iter()
+        .map(|c| c.recipient_id)
+        .filter(|id| !updated.contains(id))
+        .collect();
+    Ok(Completed {
+        applied: updated.len() as u64,
+        fenced_off,
+    })
 }
 
 /// Gives claimed-but-unsent recipients back (graceful stop, campaign paused
-/// before the send): `queued`/`retrying` again, attempt refunded.
+/// before the send): `queued`/`retrying` again, attempt refunded. Takes
+/// `(recipient_id, lease_token)` pairs.
 pub async fn release(pool: &PgPool, claims: &[(i64, i64)]) -> sqlx::Result<u64> {
-    let _ = (pool, claims);
-    todo!()
+    if claims.is_empty() {
+        return Ok(0);
+    }
+    let (ids, tokens): (Vec<i64>, Vec<i64>) = claims.iter().copied().unzip();
+    let done = sqlx::query(
+        r#"
+        UPDATE recipients r SET
+            state            = CASE WHEN r.attempts <= 1 THEN 'queued' ELSE 'retrying' END,
+            attempts         = GREATEST(0, r.attempts - 1),
+            lease_owner      = NULL,
+            lease_expires_at = NULL,
+            updated_at       = now()
+        FROM UNNEST($1::int8[], $2::int8[]) AS u(id, token)
+        WHERE r.id = u.id AND r.lease_token = u.token AND r.state = 'sending'
+        "#,
+    )
+    .bind(&ids)
+    .bind(&tokens)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Rows whose lease expired while `sending` (their worker died) may have been
-/// sent: they become `unknown`. Returns how many.
+/// sent: they become `unknown`, never resent on their own. Returns how many.
 pub async fn rescue_expired(pool: &PgPool) -> sqlx::Result<u64> {
-    let _ = pool;
-    todo!()
+    let done = sqlx::query(
+        r#"
+        UPDATE recipients SET
+            state            = 'unknown',
+            outcome          = 'ambiguous',
+            error            = 'the lease expired while sending (the worker stopped): '
+                               || 'the message may have been sent',
+            lease_owner      = NULL,
+            lease_expires_at = NULL,
+            updated_at       = now()
+        WHERE state = 'sending' AND lease_expires_at < now()
+        "#,
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }

@@ -63,95 +63,244 @@ pub enum RequeueState {
     Failed,
 }
 
+const CAMPAIGN_COLUMNS: &str = "id, name, status, pause_reason, template_id, template_verified, \
+     message_template, from_number, latitude, longitude, cta_url_id, interactive_list_id, start_at, \
+     expires_at, send_window_start, send_window_end, send_window_tz, rate_per_second, max_attempts, \
+     created_at, started_at, finished_at";
+
 /// Finds a campaign by id (all digits) or exact name.
 pub async fn find(pool: &PgPool, key: &str) -> sqlx::Result<Option<Campaign>> {
-    let _ = (pool, key);
-    todo!()
+    let key = key.trim();
+    if let Ok(id) = key.parse::<i64>() {
+        let by_id = sqlx::query_as::<_, Campaign>(sqlx::AssertSqlSafe(format!(
+            "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+        if by_id.is_some() {
+            return Ok(by_id);
+        }
+    }
+    sqlx::query_as::<_, Campaign>(sqlx::AssertSqlSafe(format!(
+        "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE name = $1"
+    )))
+    .bind(key)
+    .fetch_optional(pool)
+    .await
 }
 
 /// Campaigns that may send now: active and started (`start_at` passed).
 pub async fn sendable(pool: &PgPool) -> sqlx::Result<Vec<Campaign>> {
-    let _ = pool;
-    todo!()
+    sqlx::query_as::<_, Campaign>(sqlx::AssertSqlSafe(format!(
+        "SELECT {CAMPAIGN_COLUMNS} FROM campaigns \
+         WHERE status = 'active' AND start_at <= now() ORDER BY id"
+    )))
+    .fetch_all(pool)
+    .await
 }
 
 /// All campaigns with counts, newest first.
 pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<CampaignCounts>> {
-    let _ = pool;
-    todo!()
+    sqlx::query_as::<_, CampaignCounts>(
+        r#"
+        SELECT c.id, c.name, c.status, c.pause_reason,
+               count(r.id) AS total,
+               count(r.id) FILTER (WHERE r.state IN ('queued', 'sending', 'retrying')) AS pending,
+               count(r.id) FILTER (WHERE r.state = 'sent') AS sent,
+               count(r.id) FILTER (WHERE r.state = 'failed') AS failed,
+               count(r.id) FILTER (WHERE r.state = 'unknown') AS unknown,
+               count(r.id) FILTER (WHERE r.state IN ('invalid', 'duplicate', 'suppressed',
+                                                     'cancelled', 'expired')) AS other
+        FROM campaigns c
+        LEFT JOIN recipients r ON r.campaign_id = c.id
+        GROUP BY c.id
+        ORDER BY c.id DESC
+        "#,
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// Pauses an active campaign with a reason. Returns false if it was not active.
 pub async fn pause(pool: &PgPool, id: i64, reason: &str) -> sqlx::Result<bool> {
-    let _ = (pool, id, reason);
-    todo!()
+    let done = sqlx::query(
+        "UPDATE campaigns SET status = 'paused', pause_reason = $2, updated_at = now() \
+         WHERE id = $1 AND status = 'active'",
+    )
+    .bind(id)
+    .bind(reason)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
-/// Resumes a paused campaign. Returns false if it was not paused.
+/// Resumes a paused campaign. Returns false if it was not paused. A template
+/// that was found missing or unapproved is checked again before the next send.
 pub async fn resume(pool: &PgPool, id: i64) -> sqlx::Result<bool> {
-    let _ = (pool, id);
-    todo!()
+    let done = sqlx::query(
+        "UPDATE campaigns SET status = 'active', pause_reason = NULL, updated_at = now(), \
+             template_verified = CASE WHEN template_verified IS FALSE THEN NULL \
+                                      ELSE template_verified END \
+         WHERE id = $1 AND status = 'paused'",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Cancels a campaign: unsent recipients become `cancelled`. Returns how many.
+/// Recipients already in flight finish and are recorded as they come.
 pub async fn cancel(pool: &PgPool, id: i64) -> sqlx::Result<u64> {
-    let _ = (pool, id);
-    todo!()
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "UPDATE campaigns SET status = 'cancelled', finished_at = now(), updated_at = now() \
+         WHERE id = $1 AND status IN ('active', 'paused')",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    let done = sqlx::query(
+        "UPDATE recipients SET state = 'cancelled', error = 'the campaign was cancelled', \
+             updated_at = now() \
+         WHERE campaign_id = $1 AND state IN ('queued', 'retrying')",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
 }
 
 /// Puts `unknown` or `failed` recipients back in the queue (attempts reset),
-/// and reactivates the campaign if it had completed. Returns how many.
+/// and reactivates the campaign if it had completed. A cancelled campaign is
+/// left alone (returns 0). Returns how many.
 pub async fn requeue(pool: &PgPool, id: i64, state: RequeueState) -> sqlx::Result<u64> {
-    let _ = (pool, id, state);
-    todo!()
+    let state = match state {
+        RequeueState::Unknown => "unknown",
+        RequeueState::Failed => "failed",
+    };
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query(
+        "UPDATE recipients r SET state = 'queued', attempts = 0, next_attempt_at = now(), \
+             error = NULL, updated_at = now() \
+         FROM campaigns c \
+         WHERE c.id = r.campaign_id AND r.campaign_id = $1 AND r.state = $2 \
+           AND c.status <> 'cancelled'",
+    )
+    .bind(id)
+    .bind(state)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() > 0 {
+        sqlx::query(
+            "UPDATE campaigns SET status = 'active', finished_at = NULL, updated_at = now() \
+             WHERE id = $1 AND status = 'completed'",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(done.rows_affected())
 }
 
 /// Recipients of campaigns past `expires_at` that were not sent become `expired`.
 pub async fn expire_overdue(pool: &PgPool) -> sqlx::Result<u64> {
-    let _ = pool;
-    todo!()
+    let done = sqlx::query(
+        "UPDATE recipients r SET state = 'expired', \
+             error = 'not sent before the campaign expired', updated_at = now() \
+         FROM campaigns c \
+         WHERE r.campaign_id = c.id AND c.expires_at < now() \
+           AND c.status IN ('active', 'paused') AND r.state IN ('queued', 'retrying')",
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Marks campaigns with no recipient left to send as `completed`
 /// (`finished_at` set). Returns their ids.
 pub async fn finish_completed(pool: &PgPool) -> sqlx::Result<Vec<i64>> {
-    let _ = pool;
-    todo!()
+    sqlx::query_scalar(
+        "UPDATE campaigns c SET status = 'completed', finished_at = now(), updated_at = now() \
+         WHERE c.status = 'active' AND NOT EXISTS ( \
+             SELECT 1 FROM recipients r \
+             WHERE r.campaign_id = c.id AND r.state IN ('queued', 'retrying', 'sending')) \
+         RETURNING c.id",
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// Records that a campaign sent its first message (`started_at`).
 pub async fn mark_started(pool: &PgPool, id: i64) -> sqlx::Result<()> {
-    let _ = (pool, id);
-    todo!()
+    sqlx::query(
+        "UPDATE campaigns SET started_at = now(), updated_at = now() \
+         WHERE id = $1 AND started_at IS NULL",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Records the outcome of the pre-send template check.
 pub async fn set_template_verified(pool: &PgPool, id: i64, verified: bool) -> sqlx::Result<()> {
-    let _ = (pool, id, verified);
-    todo!()
+    sqlx::query("UPDATE campaigns SET template_verified = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(verified)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Earliest time anything of an active campaign becomes due (None: nothing
 /// left). `run --once` exits when this is in the future.
 pub async fn next_due_at(pool: &PgPool) -> sqlx::Result<Option<DateTime<Utc>>> {
-    let _ = pool;
-    todo!()
+    // One index probe per active campaign (recipients_due is ordered by
+    // next_attempt_at within a campaign).
+    sqlx::query_scalar(
+        "SELECT min(GREATEST(c.start_at, n.next_attempt_at)) \
+         FROM campaigns c \
+         CROSS JOIN LATERAL ( \
+             SELECT r.next_attempt_at FROM recipients r \
+             WHERE r.campaign_id = c.id AND r.state IN ('queued', 'retrying') \
+             ORDER BY r.next_attempt_at LIMIT 1) n \
+         WHERE c.status = 'active'",
+    )
+    .fetch_one(pool)
+    .await
 }
 
 /// Recipients of a campaign that are due now (claimable), for progress.
 pub async fn due_count(pool: &PgPool, campaign_id: i64) -> sqlx::Result<i64> {
-    let _ = (pool, campaign_id);
-    todo!()
+    sqlx::query_scalar(
+        "SELECT count(*) FROM recipients \
+         WHERE campaign_id = $1 AND state IN ('queued', 'retrying') AND next_attempt_at <= now()",
+    )
+    .bind(campaign_id)
+    .fetch_one(pool)
+    .await
 }
 
 /// The media captured with a campaign.
 pub async fn media(pool: &PgPool, campaign_id: i64) -> sqlx::Result<Vec<CampaignMedia>> {
-    let _ = (pool, campaign_id);
-    todo!()
+    sqlx::query_as::<_, CampaignMedia>(
+        "SELECT m.kind, m.file_name, m.mime_type, m.sha256, b.size_bytes \
+         FROM campaign_media m JOIN media_blobs b ON b.sha256 = m.sha256 \
+         WHERE m.campaign_id = $1 ORDER BY m.kind",
+    )
+    .bind(campaign_id)
+    .fetch_all(pool)
+    .await
 }
 
 /// The bytes of a captured media file.
 pub async fn media_content(pool: &PgPool, sha256: &[u8]) -> sqlx::Result<Vec<u8>> {
-    let _ = (pool, sha256);
-    todo!()
+    sqlx::query_scalar("SELECT content FROM media_blobs WHERE sha256 = $1")
+        .bind(sha256)
+        .fetch_one(pool)
+        .await
 }
