@@ -1,46 +1,579 @@
-//! One Wutt call per command: templates, contacts, conversations, send.
+//! One Wutt call per command: `templates list`, `contacts list|add|update|delete`,
+//! `conversations list|show|set-status` and `send`. Prints the answer's
+//! envelope as readable tables (or as JSON with `--json`). Exit codes: 0 on
+//! success, 3 when the account was refused, 1 for any other failure.
 
-use clap::{Args, Subcommand};
+use std::path::PathBuf;
 
-use super::{Exit, Settings};
+use clap::{ArgGroup, Args, Subcommand, ValueEnum};
+use comfy_table::{ContentArrangement, Table};
+use serde_json::Value;
+
+use super::{ConfigError, Exit, Settings};
+use crate::campaign::phone::PhoneNumber;
+use crate::wutt::{
+    ContactForm, ContactQuery, ConversationQuery, ConversationStatus, Envelope, MediaFile,
+    MediaKind, Outcome, OutcomeClass, SendMessage, SendTemplate, WuttError,
+};
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct OutputArgs {
+    /// Print the answer as JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum TemplatesCommand {
     /// List the account's WhatsApp templates.
-    List,
+    List(OutputArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ContactsCommand {
     /// List contacts.
-    List,
+    List {
+        #[command(flatten)]
+        page: PageArgs,
+        /// Match first name, last name or mobile number.
+        #[arg(long)]
+        search: Option<String>,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Create a contact.
+    Add {
+        #[command(flatten)]
+        contact: ContactArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Replace a contact's fields.
+    Update {
+        /// Contact ID.
+        id: u64,
+        #[command(flatten)]
+        contact: ContactArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Delete a contact.
+    Delete {
+        /// Contact ID.
+        id: u64,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ConversationsCommand {
-    /// List conversations.
-    List,
+    /// List conversations (all, or those with one status).
+    List {
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Show one conversation.
+    Show {
+        /// Conversation ID.
+        id: u64,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Set a conversation's status.
+    SetStatus {
+        /// Conversation ID.
+        id: u64,
+        #[arg(value_enum)]
+        status: StatusArg,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct PageArgs {
+    /// Page number (from 1).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub page: Option<u32>,
+    /// Items per page.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub paginate: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Done,
+    Pending,
+    Important,
+    Unread,
+}
+
+impl From<StatusArg> for ConversationStatus {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Done => ConversationStatus::Done,
+            StatusArg::Pending => ConversationStatus::Pending,
+            StatusArg::Important => ConversationStatus::Important,
+            StatusArg::Unread => ConversationStatus::Unread,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ContactArgs {
+    /// Mobile number in international form, e.g. +8801988123456.
+    #[arg(long)]
+    pub phone: String,
+    #[arg(long)]
+    pub firstname: String,
+    #[arg(long)]
+    pub lastname: String,
+    #[arg(long)]
+    pub city: Option<String>,
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Postal code.
+    #[arg(long)]
+    pub zip: Option<String>,
+    #[arg(long)]
+    pub address: Option<String>,
+    /// Profile picture (jpg or png, at most 5 MB).
+    #[arg(long)]
+    pub profile_image: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").required(true).multiple(true)
+    .args(["template", "message", "image", "document", "video", "audio", "latitude"])))]
 pub struct SendArgs {
     /// Recipient in international form, e.g. +8801988123456.
     #[arg(long)]
     pub to: String,
+    /// Send this approved template (by ID) instead of a free-form message.
+    #[arg(long, conflicts_with_all = ["message", "image", "document", "video", "audio", "latitude"])]
+    pub template: Option<i64>,
+    /// Text (with media: sent alongside).
+    #[arg(long)]
+    pub message: Option<String>,
+    /// jpg, jpeg or png; at most 5 MB.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// pdf, doc or docx; at most 100 MB.
+    #[arg(long)]
+    pub document: Option<PathBuf>,
+    /// mp4; at most 16 MB.
+    #[arg(long)]
+    pub video: Option<PathBuf>,
+    /// Audio file; at most 16 MB.
+    #[arg(long)]
+    pub audio: Option<PathBuf>,
+    /// Latitude of a location message (with --longitude).
+    #[arg(long, requires = "longitude", allow_hyphen_values = true)]
+    pub latitude: Option<f64>,
+    /// Longitude of a location message (with --latitude).
+    #[arg(long, requires = "latitude", allow_hyphen_values = true)]
+    pub longitude: Option<f64>,
+    /// The WhatsApp Business number to send from (default: the account's).
+    #[arg(long)]
+    pub from_number: Option<String>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
-pub async fn exec_templates(_s: &Settings, _cmd: TemplatesCommand) -> anyhow::Result<Exit> {
-    anyhow::bail!("templates: not available in this build yet")
+pub async fn exec_templates(s: &Settings, cmd: TemplatesCommand) -> anyhow::Result<Exit> {
+    let TemplatesCommand::List(out) = cmd;
+    finish(s.client()?.template_list().await, out)
 }
 
-pub async fn exec_contacts(_s: &Settings, _cmd: ContactsCommand) -> anyhow::Result<Exit> {
-    anyhow::bail!("contacts: not available in this build yet")
+pub async fn exec_contacts(s: &Settings, cmd: ContactsCommand) -> anyhow::Result<Exit> {
+    let client = s.client()?;
+    match cmd {
+        ContactsCommand::List { page, search, out } => {
+            let q = ContactQuery {
+                page: page.page,
+                paginate: page.paginate,
+                search,
+            };
+            finish(client.contact_list(&q).await, out)
+        }
+        ContactsCommand::Add { contact, out } => {
+            finish(client.contact_store(&contact.form()?).await, out)
+        }
+        ContactsCommand::Update { id, contact, out } => {
+            finish(client.contact_update(id, &contact.form()?).await, out)
+        }
+        ContactsCommand::Delete { id, out } => finish(client.contact_delete(id).await, out),
+    }
 }
 
-pub async fn exec_conversations(_s: &Settings, _cmd: ConversationsCommand) -> anyhow::Result<Exit> {
-    anyhow::bail!("conversations: not available in this build yet")
+pub async fn exec_conversations(s: &Settings, cmd: ConversationsCommand) -> anyhow::Result<Exit> {
+    let client = s.client()?;
+    match cmd {
+        ConversationsCommand::List { status, page, out } => {
+            let q = ConversationQuery {
+                status: status.map(Into::into),
+                page: page.page,
+                paginate: page.paginate,
+            };
+            finish(client.conversation_list(&q).await, out)
+        }
+        ConversationsCommand::Show { id, out } => {
+            finish(client.conversation_details(id).await, out)
+        }
+        ConversationsCommand::SetStatus { id, status, out } => {
+            let answer = client.change_conversation_status(id, status.into()).await;
+            finish(answer, out)
+        }
+    }
 }
 
-pub async fn exec_send(_s: &Settings, _args: SendArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("send: not available in this build yet")
+pub async fn exec_send(s: &Settings, args: SendArgs) -> anyhow::Result<Exit> {
+    let client = s.client()?;
+    let to = parse_phone("--to", &args.to)?;
+    let outcome = match args.template {
+        Some(template_id) => {
+            let req = SendTemplate {
+                to,
+                from_number: args.from_number.clone(),
+                template_id,
+            };
+            client.send_template(&req).await
+        }
+        None => client.send_message(&args.message(to)?).await,
+    };
+    print_outcome(&outcome, args.out)
+}
+
+impl SendArgs {
+    fn message(&self, to: PhoneNumber) -> Result<SendMessage, ConfigError> {
+        let mut media = Vec::new();
+        for (kind, path) in [
+            (MediaKind::Image, &self.image),
+            (MediaKind::Document, &self.document),
+            (MediaKind::Video, &self.video),
+            (MediaKind::Audio, &self.audio),
+        ] {
+            if let Some(path) = path {
+                media.push(MediaFile::new(kind, path).map_err(|e| ConfigError(e.to_string()))?);
+            }
+        }
+        Ok(SendMessage {
+            to: Some(to),
+            from_number: self.from_number.clone(),
+            message: self.message.clone(),
+            media,
+            location: self.latitude.zip(self.longitude),
+            ..SendMessage::default()
+        })
+    }
+}
+
+impl ContactArgs {
+    fn form(&self) -> Result<ContactForm, ConfigError> {
+        let mut form = ContactForm::new(
+            &self.firstname,
+            &self.lastname,
+            parse_phone("--phone", &self.phone)?,
+        );
+        form.city = self.city.clone();
+        form.state = self.state.clone();
+        form.zip = self.zip.clone();
+        form.address = self.address.clone();
+        if let Some(path) = &self.profile_image {
+            let image =
+                MediaFile::new(MediaKind::Image, path).map_err(|e| ConfigError(e.to_string()))?;
+            form.profile_image = Some(image);
+        }
+        Ok(form)
+    }
+}
+
+fn parse_phone(flag: &str, raw: &str) -> Result<PhoneNumber, ConfigError> {
+    PhoneNumber::parse_international(raw).map_err(|e| ConfigError(format!("{flag} {raw:?}: {e}")))
+}
+
+/// Prints a non-send answer and picks the exit code.
+fn finish(answer: Result<Envelope, WuttError>, out: OutputArgs) -> anyhow::Result<Exit> {
+    match answer {
+        Ok(env) => {
+            print_envelope(&env, out);
+            Ok(Exit::Ok)
+        }
+        Err(err) => {
+            if let (WuttError::Api { envelope, .. }, true) = (&err, out.json) {
+                print_envelope(envelope, out);
+            }
+            if err.class() == Some(OutcomeClass::AccountRefused) {
+                eprintln!("error: the account was refused: {err}");
+                return Ok(Exit::AccountRefused);
+            }
+            Err(err.into())
+        }
+    }
+}
+
+/// Prints a send's outcome and picks the exit code.
+fn print_outcome(outcome: &Outcome, out: OutputArgs) -> anyhow::Result<Exit> {
+    let reply = outcome.reply();
+    if out.json {
+        let doc = serde_json::json!({
+            "outcome": outcome.class().as_str(),
+            "http_status": reply.http_status,
+            "envelope": reply.envelope,
+            "body_excerpt": reply.body_excerpt,
+            "error": reply.error,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else if let Some(env) = &reply.envelope {
+        print_envelope(env, out);
+    }
+    let class = outcome.class();
+    if class == OutcomeClass::Success {
+        return Ok(Exit::Ok);
+    }
+    let why = reply
+        .envelope
+        .as_ref()
+        .map(|e| format!("{} ({})", e.text(), e.remark))
+        .or_else(|| reply.error.clone())
+        .unwrap_or_default();
+    let status = reply
+        .http_status
+        .map(|s| format!("HTTP {s}: "))
+        .unwrap_or_default();
+    eprintln!("error: {}: {status}{why}", class.as_str().replace('_', " "));
+    Ok(match class {
+        OutcomeClass::AccountRefused => Exit::AccountRefused,
+        _ => Exit::Runtime,
+    })
+}
+
+fn print_envelope(env: &Envelope, out: OutputArgs) {
+    if out.json {
+        match serde_json::to_string_pretty(env) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("error: cannot print the answer as JSON: {e}"),
+        }
+    } else {
+        println!("{}", render(env));
+    }
+}
+
+/// The envelope as tables: status, remark and messages, then `data` — as rows
+/// when it holds a list of objects, as key/value pairs otherwise.
+pub fn render(env: &Envelope) -> String {
+    let mut head = new_table();
+    head.add_row(vec!["status", env.status.as_str()]);
+    head.add_row(vec!["remark", env.remark.as_str()]);
+    head.add_row(vec!["message", &env.message.join("\n")]);
+    let mut text = head.to_string();
+    let Some(data) = &env.data else {
+        return text;
+    };
+    let body = match find_rows(data, 3) {
+        Some(rows) => rows_table(rows),
+        None => match data {
+            Value::Object(map) if !map.is_empty() => {
+                let mut t = new_table();
+                t.set_header(vec!["field", "value"]);
+                for (k, v) in map {
+                    t.add_row(vec![k.clone(), cell(v)]);
+                }
+                Some(t)
+            }
+            Value::Object(_) | Value::Null => None,
+            other => {
+                let mut t = new_table();
+                t.add_row(vec![cell(other)]);
+                Some(t)
+            }
+        },
+    };
+    if let Some(t) = body {
+        text.push('\n');
+        text.push_str(&t.to_string());
+    }
+    text
+}
+
+fn new_table() -> Table {
+    let mut t = Table::new();
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    t
+}
+
+/// The first list of objects in `data` (itself, or nested a few levels down,
+/// e.g. a paginator's `data`).
+fn find_rows(v: &Value, depth: u8) -> Option<&Vec<Value>> {
+    match v {
+        Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_object) => {
+            Some(items)
+        }
+        Value::Object(map) if depth > 0 => map.values().find_map(|v| find_rows(v, depth - 1)),
+        _ => None,
+    }
+}
+
+fn rows_table(rows: &[Value]) -> Option<Table> {
+    let mut columns: Vec<&str> = Vec::new();
+    for row in rows {
+        for key in row.as_object()?.keys() {
+            if !columns.contains(&key.as_str()) {
+                columns.push(key);
+            }
+        }
+    }
+    let mut t = new_table();
+    t.set_header(columns.clone());
+    for row in rows {
+        t.add_row(
+            columns
+                .iter()
+                .map(|c| row.get(*c).map(cell).unwrap_or_default())
+                .collect::<Vec<_>>(),
+        );
+    }
+    Some(t)
+}
+
+/// One value as a cell: text as is, nested values as compact JSON (cut at 60 chars).
+fn cell(v: &Value) -> String {
+    let text = match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 60 {
+        let cut: String = text.chars().take(59).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("wutt-campaign").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn send_needs_exactly_one_kind_of_content() {
+        assert!(parse(&["send", "--to", "+8801988123456"]).is_err());
+        assert!(parse(&["send", "--to", "+1", "--template", "3", "--message", "x"]).is_err());
+        assert!(parse(&["send", "--to", "+1", "--latitude", "1"]).is_err());
+        let cli = parse(&[
+            "send",
+            "--to",
+            "+1",
+            "--latitude",
+            "-23.5",
+            "--longitude",
+            "90",
+        ])
+        .unwrap();
+        let Command::Send(args) = cli.command else {
+            panic!()
+        };
+        let msg = args
+            .message(PhoneNumber::from_canonical(1, "2025550100"))
+            .unwrap();
+        assert_eq!(msg.location, Some((-23.5, 90.0)));
+        assert!(parse(&["send", "--to", "+1", "--template", "3", "--json"]).is_ok());
+    }
+
+    #[test]
+    fn subcommands_parse() {
+        assert!(parse(&["templates", "list", "--json"]).is_ok());
+        assert!(parse(&["contacts", "list", "--page", "2", "--search", "Jo"]).is_ok());
+        assert!(parse(&["contacts", "list", "--page", "0"]).is_err());
+        assert!(parse(&["contacts", "delete", "5"]).is_ok());
+        assert!(
+            parse(&[
+                "contacts",
+                "add",
+                "--phone",
+                "+8801988123456",
+                "--firstname",
+                "A",
+                "--lastname",
+                "B"
+            ])
+            .is_ok()
+        );
+        assert!(parse(&["conversations", "set-status", "4", "important"]).is_ok());
+        assert!(parse(&["conversations", "set-status", "4", "5"]).is_err());
+        assert!(parse(&["conversations", "list", "--status", "unread"]).is_ok());
+        assert!(parse(&["conversations", "show", "x"]).is_err());
+    }
+
+    #[test]
+    fn missing_media_is_a_usage_error() {
+        let cli = parse(&["send", "--to", "+1", "--image", "/nonexistent/a.png"]).unwrap();
+        let Command::Send(args) = cli.command else {
+            panic!()
+        };
+        let err = args
+            .message(PhoneNumber::from_canonical(1, "2025550100"))
+            .unwrap_err();
+        assert!(err.0.contains("a.png"), "{err}");
+    }
+
+    #[test]
+    fn lists_in_data_become_rows() {
+        let env: Envelope = serde_json::from_value(serde_json::json!({
+            "status": "success", "remark": "contact_list", "message": ["Contact list fetched successfully"],
+            "data": {"contacts": {"current_page": 1, "data": [
+                {"id": 1, "firstname": "Jo", "mobile": "1988123456"},
+                {"id": 2, "firstname": "Al", "tags": ["a", "b"]}
+            ]}}
+        }))
+        .unwrap();
+        let text = render(&env);
+        for needle in [
+            "contact_list",
+            "firstname",
+            "Jo",
+            "Al",
+            "tags",
+            "[\"a\",\"b\"]",
+        ] {
+            assert!(text.contains(needle), "{needle} missing in\n{text}");
+        }
+        assert!(!text.contains("current_page"), "{text}");
+    }
+
+    #[test]
+    fn plain_data_becomes_key_values() {
+        let env: Envelope = serde_json::from_value(serde_json::json!({
+            "status": "success", "remark": "message_sent", "message": ["Message sent successfully"],
+            "data": {"message_id": "wamid.1", "long": "x".repeat(100)}
+        }))
+        .unwrap();
+        let text = render(&env);
+        assert!(
+            text.contains("message_id") && text.contains("wamid.1"),
+            "{text}"
+        );
+        assert!(
+            text.contains('…') && !text.contains(&"x".repeat(61)),
+            "{text}"
+        );
+        let bare = Envelope {
+            status: "error".into(),
+            remark: "Unauthorized".into(),
+            message: vec!["Invalid client credentials".into()],
+            data: None,
+        };
+        assert!(render(&bare).contains("Invalid client credentials"));
+    }
 }

@@ -11,7 +11,10 @@ pub mod envelope;
 pub mod media;
 pub mod outcome;
 
-pub use client::{Client, ClientConfig, SendMessage, SendTemplate, WuttError};
+pub use client::{
+    BODY_CAP, Client, ClientConfig, ContactForm, ContactQuery, ConversationQuery,
+    ConversationStatus, SendMessage, SendTemplate, WuttError,
+};
 pub use envelope::Envelope;
-pub use media::{MediaFile, MediaKind};
-pub use outcome::{Outcome, OutcomeClass, Reply};
+pub use media::{MediaError, MediaFile, MediaKind};
+pub use outcome::{Outcome, OutcomeClass, Reply, TransportKind};

@@ -1,6 +1,22 @@
 //! Every send answer becomes exactly one [`Outcome`]; the rules are one table.
+//!
+//! [`RULES`] is read top to bottom and the first row that matches decides the
+//! class; its last row matches everything, so every answer and every
+//! transport failure gets exactly one class. A new vendor message is a new row.
+//!
+//! Deliberate choices where the vendor is silent:
+//! - 504 (gateway timeout) is *ambiguous*: the gateway gave up waiting, but the
+//!   upstream may still have sent the message.
+//! - A 2xx whose body is not a readable envelope is *ambiguous*: the server
+//!   said yes to something we cannot read.
+//! - A redirect, or a 404/405 that is not an envelope (a web server's own
+//!   "not found" page), means the base URL is wrong: the whole account is
+//!   affected, so it is *account refused* (stop the campaign) rather than a
+//!   failure charged to one recipient.
+//! - When the status line arrived but the body broke off, the status decides
+//!   (a 2xx is then ambiguous, a 5xx transient).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::envelope::Envelope;
 
@@ -49,6 +65,8 @@ pub enum Outcome {
     /// `status: success`: the message was accepted.
     Success(Reply),
     /// Refused for this recipient (invalid number, blocked contact, validation).
+    /// Also returned, with `http_status: None`, for a request the client
+    /// refused to send (bad media, missing fields): nothing reached the API.
     Rejected(Reply),
     /// Rate-limited; retry after the given delay (when the server gave one).
     Throttled {
@@ -87,5 +105,577 @@ impl Outcome {
             | Outcome::Ambiguous(r) => r,
             Outcome::Throttled { reply, .. } => reply,
         }
+    }
+
+    /// Builds the outcome of a class (`retry_after` is kept only for throttling).
+    pub fn new(class: OutcomeClass, reply: Reply, retry_after: Option<Duration>) -> Outcome {
+        match class {
+            OutcomeClass::Success => Outcome::Success(reply),
+            OutcomeClass::Rejected => Outcome::Rejected(reply),
+            OutcomeClass::Throttled => Outcome::Throttled { retry_after, reply },
+            OutcomeClass::Transient => Outcome::Transient(reply),
+            OutcomeClass::AccountRefused => Outcome::AccountRefused(reply),
+            OutcomeClass::Ambiguous => Outcome::Ambiguous(reply),
+        }
+    }
+
+    /// A request the client refused to send: nothing reached the API.
+    pub fn not_sent(why: impl Into<String>) -> Outcome {
+        Outcome::Rejected(Reply {
+            error: Some(format!("not sent: {}", why.into())),
+            ..Reply::default()
+        })
+    }
+
+    /// Classifies what one call observed, by [`RULES`].
+    pub fn classify(
+        transport: Option<TransportKind>,
+        reply: Reply,
+        retry_after: Option<Duration>,
+    ) -> Outcome {
+        let rule = match transport {
+            Some(kind) => classify(Observation::Transport(kind)),
+            None => classify(Observation::Answer {
+                http_status: reply.http_status.unwrap_or(0),
+                envelope: reply.envelope.as_ref(),
+            }),
+        };
+        Outcome::new(rule.class, reply, retry_after)
+    }
+}
+
+/// How a call failed when no HTTP status line arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// The request could not be built; nothing was sent.
+    Build,
+    /// No connection: refused, DNS failure, TLS handshake failure, connect timeout.
+    Connect,
+    /// The total timeout expired after the connection was made.
+    Timeout,
+    /// The connection broke after it was made (reset, closed before the answer).
+    Dropped,
+}
+
+impl TransportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Build => "build",
+            TransportKind::Connect => "connect",
+            TransportKind::Timeout => "timeout",
+            TransportKind::Dropped => "dropped",
+        }
+    }
+}
+
+/// What one call observed, as the rules see it.
+#[derive(Debug, Clone, Copy)]
+pub enum Observation<'a> {
+    Transport(TransportKind),
+    Answer {
+        http_status: u16,
+        envelope: Option<&'a Envelope>,
+    },
+}
+
+/// Which bodies a rule accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    Any,
+    /// Any envelope.
+    Envelope,
+    /// An envelope with `status: success`.
+    Success,
+    /// An envelope with `status: error`.
+    Error,
+    /// Not an envelope (HTML, empty, truncated, other JSON).
+    NotEnvelope,
+}
+
+/// One row of the classification table.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// Stable name of the row (tests and logs refer to it).
+    pub name: &'static str,
+    /// `Some`: matches only this transport failure; `None`: only HTTP answers.
+    pub transport: Option<TransportKind>,
+    /// Inclusive HTTP status range.
+    pub status: (u16, u16),
+    pub body: Body,
+    /// The envelope's `remark`, compared case-insensitively.
+    pub remark: Option<&'static str>,
+    /// A substring of one of the envelope's `message` lines, case-insensitive.
+    pub message: Option<&'static str>,
+    pub class: OutcomeClass,
+}
+
+const ANY: (u16, u16) = (0, u16::MAX);
+
+impl Rule {
+    const fn transport(name: &'static str, kind: TransportKind, class: OutcomeClass) -> Rule {
+        Rule {
+            name,
+            transport: Some(kind),
+            status: ANY,
+            body: Body::Any,
+            remark: None,
+            message: None,
+            class,
+        }
+    }
+
+    const fn status(name: &'static str, lo: u16, hi: u16, class: OutcomeClass) -> Rule {
+        Rule {
+            name,
+            transport: None,
+            status: (lo, hi),
+            body: Body::Any,
+            remark: None,
+            message: None,
+            class,
+        }
+    }
+
+    const fn remark(name: &'static str, remark: &'static str, class: OutcomeClass) -> Rule {
+        Rule::status(name, 0, u16::MAX, class)
+            .body(Body::Envelope)
+            .with_remark(remark)
+    }
+
+    const fn message(name: &'static str, text: &'static str, class: OutcomeClass) -> Rule {
+        Rule::status(name, 0, u16::MAX, class)
+            .body(Body::Envelope)
+            .with_message(text)
+    }
+
+    const fn body(mut self, body: Body) -> Rule {
+        self.body = body;
+        self
+    }
+
+    const fn with_remark(mut self, remark: &'static str) -> Rule {
+        self.remark = Some(remark);
+        self
+    }
+
+    const fn with_message(mut self, text: &'static str) -> Rule {
+        self.message = Some(text);
+        self
+    }
+
+    /// Whether this row matches the observation.
+    pub fn matches(&self, obs: Observation<'_>) -> bool {
+        match obs {
+            Observation::Transport(kind) => self.transport == Some(kind),
+            Observation::Answer {
+                http_status,
+                envelope,
+            } => {
+                if self.transport.is_some()
+                    || http_status < self.status.0
+                    || http_status > self.status.1
+                {
+                    return false;
+                }
+                let body_ok = match (self.body, envelope) {
+                    (Body::Any, _) => true,
+                    (Body::NotEnvelope, e) => e.is_none(),
+                    (Body::Envelope, e) => e.is_some(),
+                    (Body::Success, Some(e)) => e.is_success(),
+                    (Body::Error, Some(e)) => e.status.eq_ignore_ascii_case("error"),
+                    (Body::Success | Body::Error, None) => false,
+                };
+                body_ok
+                    && self.remark.is_none_or(|r| {
+                        envelope.is_some_and(|e| e.remark.trim().eq_ignore_ascii_case(r))
+                    })
+                    && self.message.is_none_or(|m| {
+                        envelope.is_some_and(|e| {
+                            e.message
+                                .iter()
+                                .any(|line| line.to_ascii_lowercase().contains(m))
+                        })
+                    })
+            }
+        }
+    }
+}
+
+use OutcomeClass::{AccountRefused, Ambiguous, Rejected, Success, Throttled, Transient};
+
+/// The classification table. First match wins; the last row matches all.
+/// `message` texts are lower case (matching is case-insensitive).
+pub static RULES: &[Rule] = &[
+    // No HTTP answer at all.
+    Rule::transport("not-built", TransportKind::Build, Transient),
+    Rule::transport("no-connection", TransportKind::Connect, Transient),
+    Rule::transport("timeout-after-connect", TransportKind::Timeout, Ambiguous),
+    Rule::transport("connection-dropped", TransportKind::Dropped, Ambiguous),
+    // The one good answer.
+    Rule::status("success", 200, 299, Success).body(Body::Success),
+    Rule::status("too-many-requests", 429, 429, Throttled),
+    // Server failures: 504 may hide an upstream that acted; the others did not act.
+    Rule::status("gateway-timeout", 504, 504, Ambiguous),
+    Rule::status("server-error", 500, 599, Transient),
+    Rule::status("request-timeout", 408, 408, Transient),
+    // The account is the problem: stop the campaign.
+    Rule::status("unauthorized", 401, 401, AccountRefused),
+    Rule::message("ip-not-whitelisted", "whitelist", AccountRefused),
+    Rule::message("ip-not-on-white-list", "white list", AccountRefused),
+    Rule::message(
+        "invalid-credentials",
+        "invalid client credentials",
+        AccountRefused,
+    ),
+    Rule::message(
+        "secret-required",
+        "client secret is required",
+        AccountRefused,
+    ),
+    Rule::message("id-required", "client id is required", AccountRefused),
+    Rule::remark("remark-unauthorized", "unauthorized", AccountRefused),
+    Rule::remark(
+        "whatsapp-not-connected",
+        "whatsapp_not_connected",
+        AccountRefused,
+    ),
+    Rule::message(
+        "account-not-connected",
+        "account is not connected",
+        AccountRefused,
+    ),
+    Rule::message("must-be-connected", "must be connected", AccountRefused),
+    Rule::remark("plan-inactive", "plan_inactive", AccountRefused),
+    Rule::message("needs-active-plan", "active plan", AccountRefused),
+    Rule::remark("template-not-found", "template_not_found", AccountRefused),
+    Rule::message(
+        "template-does-not-exist",
+        "selected template does not exist",
+        AccountRefused,
+    ),
+    Rule::message(
+        "template-id-invalid",
+        "selected template id is invalid",
+        AccountRefused,
+    ),
+    Rule::remark(
+        "template-not-approved",
+        "template_not_approved",
+        AccountRefused,
+    ),
+    Rule::message(
+        "template-text-not-approved",
+        "template is not approved",
+        AccountRefused,
+    ),
+    Rule::status("forbidden", 403, 403, AccountRefused),
+    Rule::status("redirected", 300, 399, AccountRefused),
+    Rule::status("no-such-endpoint", 404, 405, AccountRefused).body(Body::NotEnvelope),
+    // This recipient (or this request) is the problem.
+    Rule::remark("invalid-number", "invalid_number", Rejected),
+    Rule::remark("blocked-contact", "blocked_contact", Rejected),
+    Rule::message("contact-is-blocked", "contact is blocked", Rejected),
+    Rule::remark("validation-error", "validation_error", Rejected),
+    Rule::status("client-error", 400, 499, Rejected),
+    Rule::status("error-envelope", 0, u16::MAX, Rejected).body(Body::Error),
+    // A yes we cannot read, and anything else we do not understand.
+    Rule::status("unreadable-2xx", 200, 299, Ambiguous),
+    Rule::status("anything-else", 0, u16::MAX, Ambiguous),
+];
+
+/// The first rule of [`RULES`] that matches (there always is one).
+pub fn classify(obs: Observation<'_>) -> &'static Rule {
+    RULES
+        .iter()
+        .find(|r| r.matches(obs))
+        .unwrap_or(&RULES[RULES.len() - 1])
+}
+
+/// Parses a `Retry-After` value: delay in seconds, or an HTTP-date (a date in
+/// the past gives zero). `None` when it is neither.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let at = SystemTime::from(at.with_timezone(&chrono::Utc));
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn env(status: &str, remark: &str, messages: &[&str]) -> Envelope {
+        Envelope {
+            status: status.into(),
+            remark: remark.into(),
+            message: messages.iter().map(|s| s.to_string()).collect(),
+            data: None,
+        }
+    }
+
+    enum Case {
+        T(TransportKind),
+        A(u16, Option<Envelope>),
+    }
+
+    /// One case per row of [`RULES`] (and the vendor's and the simulator's texts).
+    fn cases() -> Vec<(&'static str, Case)> {
+        use Case::*;
+        use TransportKind::*;
+        let err = |r: &str, m: &[&str]| Some(env("error", r, m));
+        vec![
+            ("not-built", T(Build)),
+            ("no-connection", T(Connect)),
+            ("timeout-after-connect", T(Timeout)),
+            ("connection-dropped", T(Dropped)),
+            (
+                "success",
+                A(
+                    200,
+                    Some(env(
+                        "success",
+                        "message_sent",
+                        &["Message sent successfully"],
+                    )),
+                ),
+            ),
+            ("too-many-requests", A(429, err("too_many_requests", &[]))),
+            ("too-many-requests", A(429, None)),
+            ("gateway-timeout", A(504, None)),
+            (
+                "server-error",
+                A(500, err("server_error", &["Server error"])),
+            ),
+            ("server-error", A(502, None)),
+            ("server-error", A(503, None)),
+            ("request-timeout", A(408, None)),
+            ("unauthorized", A(401, None)),
+            (
+                "unauthorized",
+                A(401, err("Unauthorized", &["The client secret is required"])),
+            ),
+            (
+                "ip-not-whitelisted",
+                A(
+                    403,
+                    err(
+                        "Unauthorized",
+                        &[
+                            "Access to this API endpoint is restricted to IP addresses that have been explicitly whitelisted.",
+                            "In order to access this API endpoint, please add your IP address (1.2.3.4) to the white list from the user dashboard.",
+                        ],
+                    ),
+                ),
+            ),
+            (
+                "ip-not-on-white-list",
+                A(
+                    200,
+                    err("denied", &["Please add your IP to the white list"]),
+                ),
+            ),
+            (
+                "invalid-credentials",
+                A(200, err("x", &["Invalid client credentials"])),
+            ),
+            (
+                "secret-required",
+                A(200, err("x", &["The client secret is required"])),
+            ),
+            (
+                "id-required",
+                A(400, err("x", &["The client id is required"])),
+            ),
+            ("remark-unauthorized", A(422, err("Unauthorized", &[]))),
+            (
+                "whatsapp-not-connected",
+                A(403, err("whatsapp_not_connected", &[])),
+            ),
+            (
+                "account-not-connected",
+                A(422, err("x", &["Your WhatsApp account is not connected"])),
+            ),
+            (
+                "must-be-connected",
+                A(
+                    422,
+                    err("x", &["The WhatsApp account must be connected first"]),
+                ),
+            ),
+            ("plan-inactive", A(403, err("plan_inactive", &[]))),
+            (
+                "needs-active-plan",
+                A(
+                    422,
+                    err("x", &["Interactive messages require an active plan"]),
+                ),
+            ),
+            (
+                "template-not-found",
+                A(
+                    422,
+                    err(
+                        "template_not_found",
+                        &["The selected template does not exist"],
+                    ),
+                ),
+            ),
+            (
+                "template-does-not-exist",
+                A(422, err("x", &["The selected template does not exist"])),
+            ),
+            (
+                "template-id-invalid",
+                A(
+                    422,
+                    err(
+                        "validation_error",
+                        &["The selected template id is invalid."],
+                    ),
+                ),
+            ),
+            (
+                "template-not-approved",
+                A(
+                    422,
+                    err(
+                        "template_not_approved",
+                        &["The selected template is not approved"],
+                    ),
+                ),
+            ),
+            (
+                "template-text-not-approved",
+                A(422, err("x", &["This template is not approved yet"])),
+            ),
+            ("forbidden", A(403, None)),
+            ("redirected", A(302, None)),
+            ("no-such-endpoint", A(404, None)),
+            ("no-such-endpoint", A(405, None)),
+            (
+                "invalid-number",
+                A(
+                    422,
+                    err("invalid_number", &["The mobile number is invalid"]),
+                ),
+            ),
+            (
+                "blocked-contact",
+                A(422, err("blocked_contact", &["This contact is blocked"])),
+            ),
+            (
+                "contact-is-blocked",
+                A(400, err("x", &["This contact is blocked"])),
+            ),
+            (
+                "validation-error",
+                A(
+                    422,
+                    err("validation_error", &["The mobile field is required."]),
+                ),
+            ),
+            ("client-error", A(404, err("not_found", &["Not found"]))),
+            ("client-error", A(413, None)),
+            ("client-error", A(400, err("bad", &[]))),
+            ("error-envelope", A(200, err("something_new", &["Nope"]))),
+            ("unreadable-2xx", A(200, None)),
+            ("unreadable-2xx", A(202, Some(env("queued", "", &[])))),
+            ("anything-else", A(101, None)),
+        ]
+    }
+
+    #[test]
+    fn each_case_hits_its_row() {
+        for (expected, case) in cases() {
+            let rule = match &case {
+                Case::T(k) => classify(Observation::Transport(*k)),
+                Case::A(s, e) => classify(Observation::Answer {
+                    http_status: *s,
+                    envelope: e.as_ref(),
+                }),
+            };
+            assert_eq!(rule.name, expected, "case for {expected}");
+        }
+    }
+
+    #[test]
+    fn every_row_has_a_case_and_a_unique_name() {
+        let covered: HashSet<&str> = cases().iter().map(|(n, _)| *n).collect();
+        let mut names = HashSet::new();
+        for rule in RULES {
+            assert!(names.insert(rule.name), "duplicate rule name {}", rule.name);
+            assert!(
+                covered.contains(rule.name),
+                "no test case for {}",
+                rule.name
+            );
+            if let Some(m) = rule.message {
+                assert_eq!(
+                    m,
+                    m.to_ascii_lowercase(),
+                    "{}: message must be lower case",
+                    rule.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn brief_classes() {
+        let class = |s, e: Option<Envelope>| {
+            classify(Observation::Answer {
+                http_status: s,
+                envelope: e.as_ref(),
+            })
+            .class
+        };
+        assert_eq!(class(200, Some(env("success", "", &[]))), Success);
+        assert_eq!(class(200, Some(env("error", "", &[]))), Rejected);
+        assert_eq!(class(200, None), Ambiguous);
+        assert_eq!(class(401, Some(env("success", "", &[]))), AccountRefused);
+        assert_eq!(class(503, None), Transient);
+        assert_eq!(class(504, None), Ambiguous);
+        assert_eq!(
+            classify(Observation::Transport(TransportKind::Connect)).class,
+            Transient
+        );
+    }
+
+    #[test]
+    fn outcome_keeps_retry_after_only_when_throttled() {
+        let reply = Reply {
+            http_status: Some(429),
+            ..Reply::default()
+        };
+        let o = Outcome::classify(None, reply, Some(Duration::from_secs(7)));
+        assert_eq!(o.class(), Throttled);
+        assert!(matches!(o, Outcome::Throttled { retry_after: Some(d), .. } if d.as_secs() == 7));
+        let o = Outcome::classify(Some(TransportKind::Dropped), Reply::default(), None);
+        assert_eq!(o.class(), Ambiguous);
+        assert_eq!(Outcome::not_sent("x").class(), Rejected);
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(
+            parse_retry_after(" 12 ", now),
+            Some(Duration::from_secs(12))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-3", now), None);
+        assert_eq!(parse_retry_after("", now), None);
     }
 }
