@@ -234,6 +234,11 @@ pub async fn run(
         .acquire_many(shared.config.concurrency as u32)
         .await;
     let applied = flusher.finish().await;
+    if let Ok(done) = control::finish_completed(&pool).await {
+        for id in done {
+            tracing::info!(campaign = id, "campaign completed");
+        }
+    }
     progress.finish(&shared.stats);
     tracing::debug!(applied, "outcomes recorded");
     result?;

@@ -104,12 +104,15 @@ pub async fn daily_unique(pool: &PgPool, limit: i64) -> sqlx::Result<(i64, Optio
               WHERE state = 'sending'
                 AND NOT EXISTS (SELECT 1 FROM recent
                                  WHERE recent.mobile_code = r.mobile_code AND recent.mobile = r.mobile)
+         ), used AS (
+             SELECT (SELECT count(*) FROM recent) + (SELECT count(*) FROM in_flight) AS n
          )
-         SELECT (SELECT count(*) FROM recent) + (SELECT count(*) FROM in_flight),
-                (SELECT first_sent + interval '24 hours' FROM recent
-                  ORDER BY first_sent
-                  OFFSET greatest(0, (SELECT count(*) FROM recent) + (SELECT count(*) FROM in_flight) - $1)
-                  LIMIT 1)",
+         SELECT used.n,
+                CASE WHEN used.n >= $1 THEN
+                    (SELECT first_sent + interval '24 hours' FROM recent
+                      ORDER BY first_sent OFFSET used.n - $1 LIMIT 1)
+                END
+           FROM used",
     )
     .bind(limit)
     .fetch_one(pool)
