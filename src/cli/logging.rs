@@ -4,9 +4,14 @@ use tracing_subscriber::EnvFilter;
 
 use super::settings::{LogFormat, Settings};
 
+/// Without `RUST_LOG`: info, minus PostgreSQL notices such as "relation
+/// _sqlx_migrations already exists" that every start would print.
+pub const DEFAULT_FILTER: &str = "info,sqlx::postgres::notice=warn";
+
 /// Installs the global subscriber (once; later calls are ignored).
 pub fn init(settings: &Settings) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

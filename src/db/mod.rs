@@ -35,7 +35,7 @@ pub async fn connect(
     let options = options
         .application_name("wutt-campaign")
         .log_statements(tracing::log::LevelFilter::Trace)
-        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(5));
+        .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(5));
     let deadline = tokio::time::Instant::now() + patience;
     let mut delay = Duration::from_millis(100);
     loop {
