@@ -70,12 +70,12 @@ impl CampaignCtx {
 }
 
 /// Claims and dispatches until the campaign has nothing due or must stop.
+/// A claim never exceeds the free in-flight slots: everything this process
+/// holds in `sending` is in flight or about to be, so a crash leaves at most
+/// the in-flight cap `unknown`.
 pub async fn run_campaign(shared: Arc<Shared>, ctx: Arc<CampaignCtx>) {
     let c = &ctx.campaign;
     loop {
-        if ctx.stop.is_cancelled() {
-            return;
-        }
         let rate = shared.throttle.account_rate().await;
         let rate = c.rate_per_second.map_or(rate, |r| r.min(rate));
         // About two seconds' worth per claim, so claims never wait long for the throttle.
@@ -91,25 +91,43 @@ pub async fn run_campaign(shared: Arc<Shared>, ctx: Arc<CampaignCtx>) {
                 return;
             }
         }
+        let first = tokio::select! {
+            _ = ctx.stop.cancelled() => return,
+            p = shared.permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+        };
+        let mut permits = vec![first];
+        while (permits.len() as i64) < limit {
+            match shared.permits.clone().try_acquire_owned() {
+                Ok(p) => permits.push(p),
+                Err(_) => break,
+            }
+        }
         let worker = shared.config.worker_id.as_str();
         let lease = shared.config.lease;
+        let n = permits.len() as i64;
         let claimed = with_db_retry(&shared, &ctx.stop, "claiming recipients", || {
-            claim::claim(&shared.pool, c.id, worker, limit, lease)
+            claim::claim(&shared.pool, c.id, worker, n, lease)
         })
         .await;
         let Some(claimed) = claimed else { return };
         if claimed.is_empty() {
             return;
         }
-        if !dispatch(&shared, &ctx, claimed).await {
+        permits.truncate(claimed.len());
+        if !dispatch(&shared, &ctx, claimed, permits).await {
             return;
         }
     }
 }
 
-/// Starts every claimed recipient; releases the rest when it has to stop.
-/// Returns false when the campaign stopped.
-async fn dispatch(shared: &Arc<Shared>, ctx: &Arc<CampaignCtx>, claimed: Vec<Claimed>) -> bool {
+/// Starts every claimed recipient (each with its in-flight slot); releases
+/// the rest when it has to stop. Returns false when the campaign stopped.
+async fn dispatch(
+    shared: &Arc<Shared>,
+    ctx: &Arc<CampaignCtx>,
+    claimed: Vec<Claimed>,
+    permits: Vec<OwnedSemaphorePermit>,
+) -> bool {
     let claimed_at = Instant::now();
     // Start no HTTP call that could still be running when the lease expires.
     let deadline = shared
@@ -117,9 +135,10 @@ async fn dispatch(shared: &Arc<Shared>, ctx: &Arc<CampaignCtx>, claimed: Vec<Cla
         .lease
         .saturating_sub(shared.config.request_timeout)
         .saturating_sub(std::time::Duration::from_secs(2));
-    let mut rest = claimed.into_iter();
-    while let Some(r) = rest.next() {
-        let ok = claimed_at.elapsed() < deadline
+    let mut rest = claimed.into_iter().zip(permits);
+    while let Some((r, permit)) = rest.next() {
+        let ok = !ctx.stop.is_cancelled()
+            && claimed_at.elapsed() < deadline
             && shared
                 .throttle
                 .acquire(
@@ -128,25 +147,16 @@ async fn dispatch(shared: &Arc<Shared>, ctx: &Arc<CampaignCtx>, claimed: Vec<Cla
                     r.from_number.as_deref(),
                     &ctx.stop,
                 )
-                .await;
-        let permit = if ok {
-            tokio::select! {
-                _ = ctx.stop.cancelled() => None,
-                p = shared.permits.clone().acquire_owned() => p.ok(),
-            }
+                .await
+            && !ctx.stop.is_cancelled()
+            && claimed_at.elapsed() < deadline;
+        if ok {
+            let (shared, ctx) = (shared.clone(), ctx.clone());
+            tokio::spawn(async move { send_one(shared, ctx, r, permit).await });
         } else {
-            None
-        };
-        match permit {
-            Some(permit) if !ctx.stop.is_cancelled() && claimed_at.elapsed() < deadline => {
-                let (shared, ctx) = (shared.clone(), ctx.clone());
-                tokio::spawn(async move { send_one(shared, ctx, r, permit).await });
-            }
-            _ => {
-                let unsent: Vec<Claimed> = std::iter::once(r).chain(rest).collect();
-                release(shared, &unsent).await;
-                return !ctx.stop.is_cancelled();
-            }
+            let unsent: Vec<Claimed> = std::iter::once(r).chain(rest.map(|(r, _)| r)).collect();
+            release(shared, &unsent).await;
+            return !ctx.stop.is_cancelled();
         }
     }
     true
