@@ -9,6 +9,7 @@ mod support;
 
 use std::collections::HashMap;
 
+use delivery_support::states;
 use support::*;
 use wutt_campaign::db::testing::TestDb;
 use wutt_campaign::simulator::{Faults, SimConfig};

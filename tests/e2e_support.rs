@@ -5,9 +5,7 @@
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
 
-use sqlx::PgPool;
 use wutt_campaign::config::Secret;
 use wutt_campaign::simulator::{self, SimConfig, SimHandle};
 
@@ -71,20 +69,7 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Recipient counts by state for a campaign.
-pub async fn states(pool: &PgPool, campaign: i64) -> HashMap<String, i64> {
-    sqlx::query_as::<_, (String, i64)>(
-        "SELECT state, count(*) FROM recipients WHERE campaign_id = $1 GROUP BY state",
-    )
-    .bind(campaign)
-    .fetch_all(pool)
-    .await
-    .unwrap()
-    .into_iter()
-    .collect()
-}
-
-pub fn non_terminal(states: &HashMap<String, i64>) -> i64 {
+pub fn non_terminal(states: &std::collections::BTreeMap<String, i64>) -> i64 {
     ["queued", "sending", "retrying"]
         .iter()
         .map(|s| states.get(*s).copied().unwrap_or(0))
@@ -98,22 +83,4 @@ pub fn sim_counts(sim: &SimHandle) -> HashMap<String, usize> {
         *m.entry(msg.mobile).or_insert(0) += 1;
     }
     m
-}
-
-/// Polls `f` until it returns true or `within` passes.
-pub async fn eventually<F, Fut>(within: Duration, mut f: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if f().await {
-            return true;
-        }
-        if tokio::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }

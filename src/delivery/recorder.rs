@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -17,7 +17,7 @@ use crate::queue::claim::{self, Completion};
 /// Sends completions to the flusher.
 #[derive(Debug, Clone)]
 pub struct Recorder {
-    tx: mpsc::UnboundedSender<Completion>,
+    tx: mpsc::UnboundedSender<(Completion, OwnedSemaphorePermit)>,
 }
 
 /// The flusher task; await it after dropping every [`Recorder`] to flush the rest.
@@ -36,13 +36,15 @@ impl Recorder {
         (Recorder { tx }, Flusher { handle, close })
     }
 
-    /// Queues one completion for the next flush.
-    pub fn record(&self, completion: Completion) {
-        if let Err(err) = self.tx.send(completion) {
+    /// Queues one completion for the next flush. The call's in-flight slot
+    /// is given back only once its answer is written, so what a crash can
+    /// leave `unknown` is bounded by the in-flight cap.
+    pub fn record(&self, completion: Completion, slot: OwnedSemaphorePermit) {
+        if let Err(err) = self.tx.send((completion, slot)) {
             // Only after the flusher is gone (shutdown): the recipient's lease
             // expires and it is rescued as `unknown` — never resent.
             tracing::error!(
-                recipient = err.0.recipient_id,
+                recipient = (err.0).0.recipient_id,
                 "outcome could not be recorded"
             );
         }
@@ -60,12 +62,12 @@ impl Flusher {
 
 async fn flush_loop(
     pool: PgPool,
-    mut rx: mpsc::UnboundedReceiver<Completion>,
+    mut rx: mpsc::UnboundedReceiver<(Completion, OwnedSemaphorePermit)>,
     max_batch: usize,
     close: CancellationToken,
 ) -> u64 {
     let mut applied = 0;
-    let mut buf: Vec<Completion> = Vec::with_capacity(max_batch);
+    let mut buf: Vec<(Completion, OwnedSemaphorePermit)> = Vec::with_capacity(max_batch);
     // Group commit: flush whatever is waiting as soon as the previous flush is
     // done; answers that arrive meanwhile form the next batch.
     loop {
@@ -90,13 +92,14 @@ async fn flush_loop(
     }
 }
 
-async fn flush(pool: &PgPool, buf: &mut Vec<Completion>) -> u64 {
+async fn flush(pool: &PgPool, buf: &mut Vec<(Completion, OwnedSemaphorePermit)>) -> u64 {
     if buf.is_empty() {
         return 0;
     }
+    let batch: Vec<Completion> = buf.iter().map(|(c, _)| c.clone()).collect();
     let mut delay = Duration::from_millis(100);
     loop {
-        match claim::complete(pool, buf).await {
+        match claim::complete(pool, &batch).await {
             Ok(done) => {
                 if !done.fenced_off.is_empty() {
                     tracing::warn!(

@@ -234,19 +234,6 @@ async fn send_one(
         rand::random::<f64>(),
     );
     shared.stats.count(&d.resolution);
-    shared.recorder.record(Completion {
-        recipient_id: r.recipient_id,
-        campaign_id: r.campaign_id,
-        lease_token: r.lease_token,
-        attempt: r.attempt,
-        worker: shared.config.worker_id.clone(),
-        resolution: d.resolution,
-        outcome: outcome.class(),
-        reply: outcome.reply().clone(),
-        started_at,
-        finished_at,
-        error: d.error.clone(),
-    });
     if let Some(until) = d.throttled_until {
         shared.throttle.throttled(until).await;
     }
@@ -262,7 +249,20 @@ async fn send_one(
             ctx.pause(&shared, &reason, StopKind::Breaker).await;
         }
     }
-    // The slot is given back last: once every slot is free, every send task
-    // has recorded its answer and done its side effects.
-    drop(permit);
+    // Recorded last, with the in-flight slot: the slot comes back once the
+    // answer is written, so when every slot is free every send task is done.
+    let completion = Completion {
+        recipient_id: r.recipient_id,
+        campaign_id: r.campaign_id,
+        lease_token: r.lease_token,
+        attempt: r.attempt,
+        worker: shared.config.worker_id.clone(),
+        resolution: d.resolution,
+        outcome: outcome.class(),
+        reply: outcome.reply().clone(),
+        started_at,
+        finished_at,
+        error: d.error,
+    };
+    shared.recorder.record(completion, permit);
 }
