@@ -3,7 +3,8 @@
 //! Each limit (the account, a campaign's `rate_per_second`, a sending number)
 //! is a token bucket row in PostgreSQL (`rate_buckets`). A process takes small
 //! grants from it — at most ~20 ms worth of tokens per call — and spends them
-//! through a local `governor` limiter at the same rate, so the grants of all
+//! through a local `governor` limiter (10% faster than the bucket, so the
+//! bucket is what binds), so the grants of all
 //! processes together never exceed `rate × t + burst` over any span `t`, and
 //! each process's sends are evenly spaced rather than clumped per grant.
 //!
@@ -42,9 +43,12 @@ pub fn default_burst(rate: f64) -> f64 {
     (rate / 10.0).ceil().max(1.0)
 }
 
+/// The local pacer of a bucket: 10% faster than the bucket itself, so the
+/// shared bucket stays the binding limit (a pacer at exactly the same rate
+/// would lose every millisecond a timer fires late, and undershoot).
 fn pacer(rate: f64) -> DefaultDirectRateLimiter {
     let rate = if rate.is_finite() && rate > 0.0 {
-        rate.clamp(0.001, 1e9)
+        (rate * 1.1).clamp(0.001, 1e9)
     } else {
         1.0
     };
