@@ -249,3 +249,45 @@ async fn the_daily_budget_counts_unique_numbers() {
     let (used, frees) = qt::daily_unique(&db.pool, 100).await.unwrap();
     assert_eq!((used, frees), (4, None));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_api_slows_the_runner_down_without_charging_attempts() {
+    use wutt_campaign::config::Secret;
+    use wutt_campaign::simulator::{self, SimConfig};
+    let db = TestDb::new().await;
+    let sim = simulator::start(
+        SimConfig {
+            client_id: "test-id".into(),
+            client_secret: Secret::new("secret"),
+            rate_per_second: Some(40.0),
+            burst: 5,
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let id = seed(&db.pool, "throttled", 200).await;
+    let mut cfg = config(400.0, 16);
+    cfg.once_horizon = Duration::from_secs(10);
+    let summary = run_once(&db, &sim.base_url(), cfg).await;
+    let s = states(&db.pool, id).await;
+    assert_eq!(s.get("sent"), Some(&200), "{s:?} {summary:?}");
+    let max_attempts: i32 =
+        sqlx::query_scalar("SELECT max(attempts) FROM recipients WHERE campaign_id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(max_attempts, 1, "a 429 does not spend an attempt");
+    let stats = sim.stats();
+    assert!(stats.rate_limited > 0, "the API did push back: {stats:?}");
+    // Honouring Retry-After and halving the rate keeps 429s a small fraction,
+    // not a storm of retries.
+    assert!(
+        stats.rate_limited < 200,
+        "{} throttled answers for 200 messages",
+        stats.rate_limited
+    );
+    assert_eq!(sim.messages().len(), 200);
+}

@@ -28,11 +28,22 @@ pub struct Flusher {
 }
 
 impl Recorder {
-    /// Starts the flusher: batches of up to `max_batch`.
-    pub fn start(pool: PgPool, max_batch: usize) -> (Recorder, Flusher) {
+    /// Starts the flusher: batches of up to `max_batch`. A flush that cannot
+    /// reach the database is retried until `give_up` (the second stop signal);
+    /// what is then unwritten is rescued as `unknown` later, never resent.
+    pub fn start(
+        pool: PgPool,
+        max_batch: usize,
+        give_up: CancellationToken,
+    ) -> (Recorder, Flusher) {
         let (tx, rx) = mpsc::unbounded_channel();
         let close = CancellationToken::new();
-        let handle = tokio::spawn(flush_loop(pool, rx, max_batch.max(1), close.clone()));
+        let flusher = Flush {
+            pool,
+            max_batch: max_batch.max(1),
+            give_up,
+        };
+        let handle = tokio::spawn(flusher.run(rx, close.clone()));
         (Recorder { tx }, Flusher { handle, close })
     }
 
@@ -60,60 +71,75 @@ impl Flusher {
     }
 }
 
-async fn flush_loop(
+struct Flush {
     pool: PgPool,
-    mut rx: mpsc::UnboundedReceiver<(Completion, OwnedSemaphorePermit)>,
     max_batch: usize,
-    close: CancellationToken,
-) -> u64 {
-    let mut applied = 0;
-    let mut buf: Vec<(Completion, OwnedSemaphorePermit)> = Vec::with_capacity(max_batch);
-    // Group commit: flush whatever is waiting as soon as the previous flush is
-    // done; answers that arrive meanwhile form the next batch.
-    loop {
-        let n = tokio::select! {
-            biased;
-            n = rx.recv_many(&mut buf, max_batch) => n,
-            _ = close.cancelled() => {
-                while let Ok(c) = rx.try_recv() {
-                    buf.push(c);
-                    if buf.len() >= max_batch {
-                        applied += flush(&pool, &mut buf).await;
-                    }
-                }
-                applied += flush(&pool, &mut buf).await;
-                return applied;
-            }
-        };
-        if n == 0 {
-            return applied;
-        }
-        applied += flush(&pool, &mut buf).await;
-    }
+    give_up: CancellationToken,
 }
 
-async fn flush(pool: &PgPool, buf: &mut Vec<(Completion, OwnedSemaphorePermit)>) -> u64 {
-    if buf.is_empty() {
-        return 0;
-    }
-    let batch: Vec<Completion> = buf.iter().map(|(c, _)| c.clone()).collect();
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match claim::complete(pool, &batch).await {
-            Ok(done) => {
-                if !done.fenced_off.is_empty() {
-                    tracing::warn!(
-                        recipients = ?done.fenced_off,
-                        "lease had been taken over; the attempt is recorded, the row left alone"
-                    );
+type Item = (Completion, OwnedSemaphorePermit);
+
+impl Flush {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<Item>, close: CancellationToken) -> u64 {
+        let mut applied = 0;
+        let mut buf: Vec<Item> = Vec::with_capacity(self.max_batch);
+        // Group commit: flush whatever is waiting as soon as the previous flush
+        // is done; answers that arrive meanwhile form the next batch.
+        loop {
+            let n = tokio::select! {
+                biased;
+                n = rx.recv_many(&mut buf, self.max_batch) => n,
+                _ = close.cancelled() => {
+                    while let Ok(item) = rx.try_recv() {
+                        buf.push(item);
+                        if buf.len() >= self.max_batch {
+                            applied += self.flush(&mut buf).await;
+                        }
+                    }
+                    applied += self.flush(&mut buf).await;
+                    return applied;
                 }
-                buf.clear();
-                return done.applied;
+            };
+            if n == 0 {
+                return applied;
             }
-            Err(err) => {
-                tracing::warn!(error = %err, pending = buf.len(), "recording outcomes failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+            applied += self.flush(&mut buf).await;
+        }
+    }
+
+    async fn flush(&self, buf: &mut Vec<Item>) -> u64 {
+        if buf.is_empty() {
+            return 0;
+        }
+        let batch: Vec<Completion> = buf.iter().map(|(c, _)| c.clone()).collect();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match claim::complete(&self.pool, &batch).await {
+                Ok(done) => {
+                    if !done.fenced_off.is_empty() {
+                        tracing::warn!(
+                            recipients = ?done.fenced_off,
+                            "lease had been taken over; the attempt is recorded, the row left alone"
+                        );
+                    }
+                    buf.clear();
+                    return done.applied;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, pending = buf.len(), "recording outcomes failed; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        _ = self.give_up.cancelled() => {
+                            tracing::error!(
+                                lost = buf.len(),
+                                "stopping without recording these answers; their recipients will be unknown"
+                            );
+                            buf.clear();
+                            return 0;
+                        }
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
             }
         }
     }

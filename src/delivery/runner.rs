@@ -101,7 +101,11 @@ pub async fn run(
     shutdown_hard: CancellationToken,
     tty: bool,
 ) -> anyhow::Result<RunSummary> {
-    let (recorder, flusher) = Recorder::start(pool.clone(), config.batch_size.max(1) as usize * 2);
+    let (recorder, flusher) = Recorder::start(
+        pool.clone(),
+        config.batch_size.max(1) as usize * 2,
+        shutdown_hard.clone(),
+    );
     let throttle = Throttle::new(pool.clone(), config.throttle.clone());
     let concurrency = config.concurrency.max(1);
     let shared = Arc::new(Shared {

@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Duration;
 
@@ -72,6 +73,8 @@ pub struct TokenPool {
     rate: f64,
     burst: f64,
     state: tokio::sync::Mutex<PoolState>,
+    /// Set on a 429: tokens held locally are dropped before the next send.
+    drain: AtomicBool,
 }
 
 impl TokenPool {
@@ -86,7 +89,13 @@ impl TokenPool {
                 rate,
                 pacer: pacer(rate),
             }),
+            drain: AtomicBool::new(false),
         }
+    }
+
+    /// Drops the tokens held locally (the API said to slow down).
+    pub fn drain(&self) {
+        self.drain.store(true, Ordering::SeqCst);
     }
 
     /// The rate this bucket allows right now (as of the last grant).
@@ -105,6 +114,9 @@ impl TokenPool {
 
     async fn acquire_inner(&self) {
         let mut st = self.state.lock().await;
+        if self.drain.swap(false, Ordering::SeqCst) {
+            st.tokens = 0;
+        }
         while st.tokens == 0 {
             // At most ~20 ms worth per call: small grants keep the sum over all
             // processes close to the bucket's own bound.
@@ -235,6 +247,7 @@ impl Throttle {
                 *b = Some(until);
             }
         }
+        self.account.drain();
         match sql::slow_down(&self.db, &self.config.account_key, until, 0.5, 1.0).await {
             Ok(Some(rate)) => tracing::warn!(rate, %until, "throttled by the API: slowing down"),
             Ok(None) => {}
