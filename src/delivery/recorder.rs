@@ -5,7 +5,11 @@
 //! rescued as `unknown`, never resent). A flush that fails on a database
 //! outage is retried with backoff; nothing is dropped.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Flushes running side by side (each on its own connection).
+const FLUSHERS: usize = 3;
 
 use sqlx::PgPool;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
@@ -23,7 +27,7 @@ pub struct Recorder {
 /// The flusher task; await it after dropping every [`Recorder`] to flush the rest.
 #[derive(Debug)]
 pub struct Flusher {
-    handle: JoinHandle<u64>,
+    handles: Vec<JoinHandle<u64>>,
     close: CancellationToken,
 }
 
@@ -38,13 +42,18 @@ impl Recorder {
     ) -> (Recorder, Flusher) {
         let (tx, rx) = mpsc::unbounded_channel();
         let close = CancellationToken::new();
-        let flusher = Flush {
-            pool,
-            max_batch: max_batch.max(1),
-            give_up,
-        };
-        let handle = tokio::spawn(flusher.run(rx, close.clone()));
-        (Recorder { tx }, Flusher { handle, close })
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let handles = (0..FLUSHERS)
+            .map(|_| {
+                let flusher = Flush {
+                    pool: pool.clone(),
+                    max_batch: max_batch.max(1),
+                    give_up: give_up.clone(),
+                };
+                tokio::spawn(flusher.run(rx.clone(), close.clone()))
+            })
+            .collect();
+        (Recorder { tx }, Flusher { handles, close })
     }
 
     /// Queues one completion for the next flush. The call's in-flight slot
@@ -67,7 +76,11 @@ impl Flusher {
     /// be recorded. Returns how many rows were applied over the whole run.
     pub async fn finish(self) -> u64 {
         self.close.cancel();
-        self.handle.await.unwrap_or(0)
+        let mut applied = 0;
+        for h in self.handles {
+            applied += h.await.unwrap_or(0);
+        }
+        applied
     }
 }
 
@@ -80,30 +93,42 @@ struct Flush {
 type Item = (Completion, OwnedSemaphorePermit);
 
 impl Flush {
-    async fn run(self, mut rx: mpsc::UnboundedReceiver<Item>, close: CancellationToken) -> u64 {
+    async fn run(
+        self,
+        rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Item>>>,
+        close: CancellationToken,
+    ) -> u64 {
         let mut applied = 0;
         let mut buf: Vec<Item> = Vec::with_capacity(self.max_batch);
-        // Group commit: flush whatever is waiting as soon as the previous flush
-        // is done; answers that arrive meanwhile form the next batch.
+        // Group commit: each flusher takes whatever is waiting (up to the batch
+        // size) as soon as its previous flush is done; answers that arrive
+        // meanwhile form the next batch, for this flusher or another.
         loop {
-            let n = tokio::select! {
-                biased;
-                n = rx.recv_many(&mut buf, self.max_batch) => n,
-                _ = close.cancelled() => {
-                    while let Ok(item) = rx.try_recv() {
-                        buf.push(item);
-                        if buf.len() >= self.max_batch {
-                            applied += self.flush(&mut buf).await;
+            let closing = {
+                let mut rx = rx.lock().await;
+                tokio::select! {
+                    biased;
+                    n = rx.recv_many(&mut buf, self.max_batch) => n == 0,
+                    _ = close.cancelled() => {
+                        while let Ok(item) = rx.try_recv() {
+                            buf.push(item);
                         }
+                        true
                     }
-                    applied += self.flush(&mut buf).await;
-                    return applied;
                 }
             };
-            if n == 0 {
+            while !buf.is_empty() {
+                let rest = if buf.len() > self.max_batch {
+                    buf.split_off(self.max_batch)
+                } else {
+                    Vec::new()
+                };
+                applied += self.flush(&mut buf).await;
+                buf = rest;
+            }
+            if closing {
                 return applied;
             }
-            applied += self.flush(&mut buf).await;
         }
     }
 

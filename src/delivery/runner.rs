@@ -426,8 +426,13 @@ impl Loop {
             }
             let ctx = Arc::new(CampaignCtx::new(&shared, c, media));
             let (s, k, ended) = (shared.clone(), ctx.clone(), self.ended.clone());
+            // Two claimers per campaign: one claims while the other's batch
+            // is being dispatched (SKIP LOCKED keeps them apart).
             let handle = tokio::spawn(async move {
-                worker::run_campaign(s, k).await;
+                tokio::join!(
+                    worker::run_campaign(s.clone(), k.clone()),
+                    worker::run_campaign(s, k)
+                );
                 ended.notify_one();
             });
             self.running.insert(ctx.campaign.id, (handle, ctx));

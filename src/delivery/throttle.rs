@@ -46,7 +46,9 @@ pub fn default_burst(rate: f64) -> f64 {
 
 /// The local pacer of a bucket: 10% faster than the bucket itself, so the
 /// shared bucket stays the binding limit (a pacer at exactly the same rate
-/// would lose every millisecond a timer fires late, and undershoot).
+/// would lose every millisecond a timer fires late, and undershoot). It lets
+/// 10 ms worth through at once: timers have millisecond resolution, so
+/// spacing sends finer than that would only add sleeps.
 fn pacer(rate: f64) -> DefaultDirectRateLimiter {
     let rate = if rate.is_finite() && rate > 0.0 {
         (rate * 1.1).clamp(0.001, 1e9)
@@ -54,9 +56,11 @@ fn pacer(rate: f64) -> DefaultDirectRateLimiter {
         1.0
     };
     let period = Duration::from_secs_f64(1.0 / rate);
+    let burst =
+        NonZeroU32::new((rate / 100.0).floor().clamp(1.0, 1e6) as u32).unwrap_or(NonZeroU32::MIN);
     let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN));
-    RateLimiter::direct(quota.allow_burst(NonZeroU32::MIN))
+    RateLimiter::direct(quota.allow_burst(burst))
 }
 
 struct PoolState {
