@@ -717,15 +717,54 @@ async fn the_simulate_command_serves_until_sigterm() {
     assert!(!logs.contains(secret.expose()), "the secret leaked: {logs}");
 }
 
-#[tokio::test]
-async fn the_simulate_command_refuses_a_public_listen_address() {
+/// Runs `simulate` with `args` (and no credentials), expecting it to refuse
+/// to start: returns its exit code and standard error.
+async fn simulate_refusal(args: &[&str]) -> (Option<i32>, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_wutt-campaign"))
-        .args(["simulate", "--listen", "0.0.0.0:0"])
+        .arg("simulate")
+        .args(args)
         .env_remove("WUTT_CLIENT_ID")
         .env_remove("WUTT_CLIENT_SECRET")
         .env_remove("WUTT_CLIENT_SECRET_FILE")
+        .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(WAIT, out).await.unwrap().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+    let out = tokio::time::timeout(WAIT, out)
+        .await
+        .unwrap_or_else(|_| panic!("simulate {args:?} started instead of refusing"))
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_simulate_command_refuses_a_public_listen_address() {
+    let (code, stderr) = simulate_refusal(&["--listen", "0.0.0.0:0"]).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("loopback"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_simulate_command_refuses_unusable_fault_settings() {
+    let cases: [(&[&str], &str); 9] = [
+        (&["--latency-ms", "5-1"], "MIN <= MAX"),
+        (&["--latency-ms=-5"], "--latency-ms"),
+        (&["--latency-ms", "1-99999999999999999999"], "whole number"),
+        (&["--latency-ms", "0-700000"], "MIN <= MAX"),
+        (&["--slow-ms", "18446744073709551615"], "slow_ms"),
+        (&["--rate", "nan"], "positive number"),
+        (&["--rate=-1"], "positive number"),
+        (&["--error-rate", "NaN"], "between 0 and 1"),
+        (
+            &["--error-rate", "0.7", "--drop-rate", "0.7"],
+            "must not exceed 1",
+        ),
+    ];
+    for (args, expected) in cases {
+        let (code, stderr) = simulate_refusal(args).await;
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
 }

@@ -13,6 +13,7 @@ use support::{
 };
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+use wutt_campaign::wutt::outcome::MAX_RETRY_AFTER;
 use wutt_campaign::wutt::{
     Client, ContactForm, ContactQuery, ConversationQuery, ConversationStatus, MediaFile, MediaKind,
     Outcome, OutcomeClass, SendMessage, SendTemplate, TransportKind, WuttError,
@@ -765,6 +766,8 @@ async fn the_secret_appears_in_no_log_error_or_debug_output() {
         error(422, "validation_error", &[&format!("bad secret {SECRET}")]),
         ResponseTemplate::new(502).set_body_string(format!("<html>{SECRET}</html>")),
         ResponseTemplate::new(200).set_body_string(format!("{{\"secret\":\"{SECRET}\"")),
+        // The secret straddles the end of the 512-byte excerpt kept of the body.
+        ResponseTemplate::new(502).set_body_string(format!("{}{SECRET}", "x".repeat(505))),
     ];
     for answer in answers {
         server.reset().await;
@@ -794,8 +797,41 @@ async fn the_secret_appears_in_no_log_error_or_debug_output() {
     );
     for s in &said {
         assert!(!s.contains(SECRET), "secret leaked in: {s}");
+        assert!(
+            !s.contains(&SECRET[..7]),
+            "part of the secret leaked in: {s}"
+        );
     }
     let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
     assert!(logs.contains("wutt request"), "logs were not captured");
     assert!(!logs.contains(SECRET), "secret leaked into the logs");
+}
+
+#[tokio::test]
+async fn a_retry_after_that_is_junk_or_huge_never_panics() {
+    let server = MockServer::start().await;
+    let c = client(&server.uri());
+    let cases = [
+        ("1e30", None),
+        ("-5", None),
+        ("NaN", None),
+        ("", None),
+        ("18446744073709551616", Some(MAX_RETRY_AFTER)),
+        ("99999999999", Some(MAX_RETRY_AFTER)),
+    ];
+    for (value, expected) in cases {
+        server.reset().await;
+        Mock::given(any())
+            .respond_with(
+                error(429, "too_many_requests", &["Too many requests"])
+                    .insert_header("Retry-After", value),
+            )
+            .mount(&server)
+            .await;
+        let o = c.send_template(&template()).await;
+        let Outcome::Throttled { retry_after, .. } = o else {
+            panic!("{value:?}: {o:?}")
+        };
+        assert_eq!(retry_after, expected, "Retry-After: {value:?}");
+    }
 }

@@ -1,12 +1,29 @@
 //! `NAME.toml`: a campaign's settings. Unknown keys are errors, so a typo
-//! never silently drops a setting.
+//! never silently drops a setting, and every problem of the file is reported
+//! at once, each naming its key. Media paths are resolved by [`media`].
+//!
+//! Rules where the design is silent: `start_at`/`expires_at` may be TOML
+//! datetimes or RFC 3339 strings but need a UTC offset; `rate_per_second` is
+//! in (0, 1000]; a send window with `end` before `start` runs over midnight
+//! and one with `end == start` is refused (empty or whole day is ambiguous);
+//! `template_id` sends an approved template, so it excludes `message`, media,
+//! location and interactive keys.
+
+mod media;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use chrono::{DateTime, NaiveTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer};
 
 use super::Problem;
+pub use media::ResolvedMedia;
+
+/// No manifest is larger (a few settings; anything bigger is not one).
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 
 /// The manifest as written. Every key is optional; a CSV without a manifest
 /// gets `Manifest::default()` (and then needs per-row `template_id` or `message`).
@@ -18,7 +35,10 @@ pub struct Manifest {
     /// Text with `{{column}}` placeholders.
     pub message: Option<String>,
     pub from_number: Option<String>,
+    #[serde(default, deserialize_with = "datetime")]
     pub start_at: Option<DateTime<Utc>>,
+    /// A time-bound offer: not sent after this instant.
+    #[serde(default, deserialize_with = "datetime")]
     pub expires_at: Option<DateTime<Utc>>,
     pub rate_per_second: Option<f64>,
     pub max_attempts: Option<u32>,
@@ -48,7 +68,7 @@ pub struct SendWindow {
 impl Manifest {
     /// Reads and checks a manifest. Every problem is reported, not only the first.
     pub fn load(path: &Path) -> Result<Manifest, Vec<Problem>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = super::file::read_text(path, MAX_MANIFEST_BYTES).map_err(|e| {
             vec![Problem::file(format!(
                 "cannot read {}: {e}",
                 path.display()
@@ -59,6 +79,223 @@ impl Manifest {
 
     /// Parses and checks manifest text.
     pub fn parse(text: &str) -> Result<Manifest, Vec<Problem>> {
-        toml::from_str(text).map_err(|e| vec![Problem::file(format!("manifest: {e}"))])
+        let manifest: Manifest = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|span| line_of(text, span.start));
+            vec![Problem {
+                line,
+                ..Problem::file(format!("manifest: {}", e.message().trim()))
+            }]
+        })?;
+        manifest.validate()?;
+        Ok(manifest)
     }
+
+    /// Checks values the TOML types cannot express. Every problem is returned.
+    pub fn validate(&self) -> Result<(), Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut bad = |key: &str, value: String, reason: &str| {
+            problems.push(Problem {
+                line: None,
+                column: Some(key.to_string()),
+                value: (!value.is_empty()).then_some(value),
+                reason: reason.to_string(),
+            })
+        };
+        if let Some(name) = &self.name {
+            if name.trim().is_empty() {
+                bad("name", name.clone(), "must not be empty");
+            } else if name.chars().count() > 200 || name.chars().any(char::is_control) {
+                bad(
+                    "name",
+                    name.clone(),
+                    "must be one line of at most 200 characters",
+                );
+            }
+        }
+        for (key, id) in [
+            ("template_id", self.template_id),
+            ("cta_url_id", self.cta_url_id),
+            ("interactive_list_id", self.interactive_list_id),
+        ] {
+            if let Some(id) = id.filter(|id| *id <= 0) {
+                bad(key, id.to_string(), "must be a positive number");
+            }
+        }
+        for (key, text) in [
+            ("message", &self.message),
+            ("from_number", &self.from_number),
+        ] {
+            if let Some(text) = text.as_ref().filter(|t| t.trim().is_empty()) {
+                bad(
+                    key,
+                    text.clone(),
+                    "must not be empty (leave the key out instead)",
+                );
+            }
+        }
+        if self.template_id.is_some() {
+            for key in self.text_keys() {
+                bad(
+                    key,
+                    String::new(),
+                    "cannot be combined with template_id: a template is sent as approved; use one or the other",
+                );
+            }
+        }
+        if let Some(rate) = self.rate_per_second
+            && !(rate > 0.0 && rate <= 1000.0)
+        {
+            bad(
+                "rate_per_second",
+                rate.to_string(),
+                "must be more than 0 and at most 1000",
+            );
+        }
+        if let Some(n) = self.max_attempts
+            && !(1..=100).contains(&n)
+        {
+            bad("max_attempts", n.to_string(), "must be between 1 and 100");
+        }
+        if let (Some(start), Some(expires)) = (self.start_at, self.expires_at)
+            && expires <= start
+        {
+            bad("expires_at", expires.to_rfc3339(), "must be after start_at");
+        }
+        match (self.latitude, self.longitude) {
+            (Some(_), None) => bad("longitude", String::new(), "latitude needs longitude too"),
+            (None, Some(_)) => bad("latitude", String::new(), "longitude needs latitude too"),
+            _ => {}
+        }
+        if let Some(lat) = self.latitude.filter(|l| !(-90.0..=90.0).contains(l)) {
+            bad("latitude", lat.to_string(), "must be between -90 and 90");
+        }
+        if let Some(lon) = self.longitude.filter(|l| !(-180.0..=180.0).contains(l)) {
+            bad("longitude", lon.to_string(), "must be between -180 and 180");
+        }
+        if let Some(window) = &self.send_window
+            && let Err(more) = window.check()
+        {
+            problems.extend(more);
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The keys that make a `send-message` (text, media, location, interactive).
+    pub fn text_keys(&self) -> Vec<&'static str> {
+        [
+            ("message", self.message.is_some()),
+            ("image", self.image.is_some()),
+            ("document", self.document.is_some()),
+            ("video", self.video.is_some()),
+            ("audio", self.audio.is_some()),
+            ("latitude", self.latitude.is_some()),
+            ("longitude", self.longitude.is_some()),
+            ("cta_url_id", self.cta_url_id.is_some()),
+            ("interactive_list_id", self.interactive_list_id.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, set)| set.then_some(key))
+        .collect()
+    }
+
+    /// Whether something besides text is sent (media, location, interactive),
+    /// so a row needs no message of its own.
+    pub fn has_non_text_content(&self) -> bool {
+        self.text_keys().iter().any(|key| *key != "message")
+    }
+}
+
+impl SendWindow {
+    fn check(&self) -> Result<(), Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut bad = |key: &str, value: &str, reason: &str| {
+            problems.push(Problem {
+                line: None,
+                column: Some(format!("send_window.{key}")),
+                value: Some(value.to_string()),
+                reason: reason.to_string(),
+            })
+        };
+        let start = parse_hhmm(&self.start);
+        let end = parse_hhmm(&self.end);
+        if start.is_none() {
+            bad(
+                "start",
+                &self.start,
+                "must be a time of day as HH:MM (24-hour)",
+            );
+        }
+        if end.is_none() {
+            bad("end", &self.end, "must be a time of day as HH:MM (24-hour)");
+        }
+        if start.is_some() && start == end {
+            bad("end", &self.end, "equals start: the window would be empty");
+        }
+        if self.timezone.parse::<Tz>().is_err() {
+            bad(
+                "timezone",
+                &self.timezone,
+                "is not an IANA timezone name such as Asia/Dhaka",
+            );
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Whether sending is allowed at `at`. A window whose end is before its
+    /// start runs over midnight. An unchecked, malformed window allows nothing.
+    pub fn allows(&self, at: DateTime<Utc>) -> bool {
+        let (Some(start), Some(end), Ok(tz)) = (
+            parse_hhmm(&self.start),
+            parse_hhmm(&self.end),
+            self.timezone.parse::<Tz>(),
+        ) else {
+            return false;
+        };
+        let now = at.with_timezone(&tz).time();
+        if start < end {
+            start <= now && now < end
+        } else {
+            now >= start || now < end
+        }
+    }
+}
+
+/// The 1-based line of byte offset `at` (counted on bytes, so an offset that
+/// is not on a character boundary cannot panic).
+fn line_of(text: &str, at: usize) -> u64 {
+    let before = &text.as_bytes()[..at.min(text.len())];
+    1 + before.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+fn parse_hhmm(text: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()
+}
+
+/// Accepts a TOML datetime or an RFC 3339 string; either needs a UTC offset.
+fn datetime<'de, D: Deserializer<'de>>(de: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+    let text = match Written::deserialize(de)? {
+        Written::Toml(datetime) => datetime.to_string(),
+        Written::Text(text) => text,
+    };
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{text:?} is not a date and time with a UTC offset, e.g. 2026-12-01T09:00:00+06:00"
+            ))
+        })
 }

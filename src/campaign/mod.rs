@@ -2,6 +2,8 @@
 //! message rendering. No I/O beyond reading the files it is given; tested
 //! without a database.
 //!
+//! - [`file`]: opening files named by outside input (regular files only,
+//!   bounded reads).
 //! - [`csv`]: decodes what spreadsheets export (encodings, delimiters, quoting)
 //!   into a stream of rows.
 //! - [`manifest`]: `NAME.toml`, the campaign's settings.
@@ -10,6 +12,7 @@
 //! - [`plan`]: one CSV row → one planned recipient (ready or invalid, with the reason).
 
 pub mod csv;
+pub mod file;
 pub mod manifest;
 pub mod phone;
 pub mod plan;

@@ -1,12 +1,253 @@
-//! `demo`: the example campaigns against the built-in simulator, then the report.
+//! `demo`: a tour of the product on a fresh machine, with no configuration.
+//!
+//! It starts the built-in simulator in-process on a free loopback port with
+//! the demo account and a few seeded faults (so retries show), and a client
+//! built for it alone: any `WUTT_*` settings for the live API are ignored on
+//! purpose, so the demo can never message a real phone. The walkthrough then
+//! lists the templates, sends a template and a text, and shows the refusals a
+//! campaign meets: an unapproved template and a wrong secret (the account is
+//! refused, a campaign would pause) and a blocked contact (that recipient
+//! fails, the campaign goes on).
+
+use std::io::Write;
+use std::time::Duration;
 
 use clap::Args;
+use comfy_table::Table;
+use serde_json::Value;
 
 use super::{Exit, Settings};
+use crate::campaign::phone::PhoneNumber;
+use crate::config::Secret;
+use crate::simulator::{
+    self, BLOCKED_MOBILE, BLOCKED_MOBILE_CODE, Faults, LatencyRange, SimConfig, SimHandle,
+};
+use crate::wutt::{Client, ClientConfig, Outcome, OutcomeClass, SendMessage, SendTemplate};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {}
 
+/// The recipient of the demo's sends (a seeded contact of the simulator).
+pub const DEMO_CODE: u16 = 880;
+pub const DEMO_MOBILE: &str = "1988123456";
+/// An approved template and the one that is still pending approval.
+const APPROVED_TEMPLATE: i64 = 1;
+const PENDING_TEMPLATE: i64 = 4;
+/// Attempts per send before the walkthrough gives up on transient failures.
+const MAX_ATTEMPTS: u32 = 5;
+/// The longest wait between attempts the demo accepts.
+const MAX_WAIT: Duration = Duration::from_secs(2);
+
+/// The simulator and a client configured for it, for the whole demo.
+pub struct DemoEnv {
+    pub sim: SimHandle,
+    pub client: Client,
+}
+
+impl DemoEnv {
+    /// Starts the simulator on `127.0.0.1:0` with the demo account and modest,
+    /// seeded faults, and a client that only knows its address.
+    pub async fn start() -> anyhow::Result<DemoEnv> {
+        let sim_config = SimConfig {
+            faults: Faults {
+                latency_ms: LatencyRange { min: 5, max: 40 },
+                error_rate: 0.03,
+                throttle_rate: 0.02,
+                ..Faults::default()
+            },
+            seed: Some(7),
+            ..SimConfig::default()
+        };
+        let client_id = sim_config.client_id.clone();
+        let client_secret = sim_config.client_secret.clone();
+        let sim = simulator::start(sim_config, "127.0.0.1:0".parse()?).await?;
+        let client = Client::new(ClientConfig {
+            base_url: url::Url::parse(&format!("{}/external-api", sim.base_url()))?,
+            client_id,
+            client_secret,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+            user_agent: format!("wutt-campaign-demo/{}", env!("CARGO_PKG_VERSION")),
+        })?;
+        Ok(DemoEnv { sim, client })
+    }
+
+    /// Stops the simulator.
+    pub async fn shutdown(self) {
+        self.sim.shutdown().await;
+    }
+}
+
 pub async fn exec(_settings: &Settings, _args: DemoArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("demo: not available in this build yet")
+    let env = DemoEnv::start().await?;
+    let mut out = std::io::stdout();
+    let walked = api_walkthrough(&env.client, &mut out).await;
+    env.shutdown().await;
+    walked?;
+    Ok(Exit::Ok)
+}
+
+/// Prints the API walkthrough: templates, a template send, a text send, and
+/// the refused cases with what a campaign would do about each.
+pub async fn api_walkthrough(client: &Client, out: &mut impl Write) -> anyhow::Result<()> {
+    let to = PhoneNumber::from_canonical(DEMO_CODE, DEMO_MOBILE);
+    writeln!(
+        out,
+        "Wutt API walkthrough against the built-in simulator at {}\n\
+         (no real phone is messaged; the simulator injects a few errors and 429s, so retries show)",
+        client.config().base_url
+    )?;
+
+    heading(out, "Templates of the account")?;
+    let templates = client.template_list().await?;
+    writeln!(out, "{}", templates_table(templates.data.as_ref()))?;
+
+    heading(
+        out,
+        &format!("Send approved template {APPROVED_TEMPLATE} to {to}"),
+    )?;
+    let template = SendTemplate {
+        to: to.clone(),
+        from_number: None,
+        template_id: APPROVED_TEMPLATE,
+    };
+    send_with_retries(out, || client.send_template(&template)).await?;
+
+    heading(out, &format!("Send a text message to {to}"))?;
+    let text = SendMessage::text(to.clone(), "Hello from the wutt-campaign demo!");
+    send_with_retries(out, || client.send_message(&text)).await?;
+
+    heading(
+        out,
+        &format!("Refused: template {PENDING_TEMPLATE} is not approved yet"),
+    )?;
+    let pending = SendTemplate {
+        template_id: PENDING_TEMPLATE,
+        ..template.clone()
+    };
+    send_with_retries(out, || client.send_template(&pending)).await?;
+
+    let code: u16 = BLOCKED_MOBILE_CODE.parse()?;
+    let blocked = PhoneNumber::from_canonical(code, BLOCKED_MOBILE);
+    heading(out, &format!("Refused: {blocked} is a blocked contact"))?;
+    let to_blocked = SendTemplate {
+        to: blocked,
+        ..template.clone()
+    };
+    send_with_retries(out, || client.send_template(&to_blocked)).await?;
+
+    heading(out, "Refused: a wrong client secret")?;
+    let wrong = Client::new(ClientConfig {
+        client_secret: Secret::new("not-the-demo-secret"),
+        ..client.config().clone()
+    })?;
+    send_with_retries(out, || wrong.send_template(&template)).await?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn heading(out: &mut impl Write, title: &str) -> std::io::Result<()> {
+    writeln!(out, "\n== {title}")
+}
+
+/// The templates of a `template-list` answer as id / name / category / status.
+fn templates_table(data: Option<&Value>) -> Table {
+    let mut table = Table::new();
+    table.set_header(vec!["id", "name", "category", "status"]);
+    let none = Vec::new();
+    let rows = data
+        .and_then(|d| d.get("templates"))
+        .and_then(Value::as_array)
+        .unwrap_or(&none);
+    for t in rows {
+        let field = |k: &str| match t.get(k) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        table.add_row(vec![
+            field("id"),
+            field("name"),
+            field("category"),
+            field("status"),
+        ]);
+    }
+    table
+}
+
+/// Sends like the runner does: transient failures and 429s are retried (a
+/// 429 after its Retry-After), everything else is final. Prints each attempt
+/// and what a campaign would do with the final outcome.
+async fn send_with_retries<F, Fut>(out: &mut impl Write, send: F) -> anyhow::Result<Outcome>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    let mut attempt = 1;
+    loop {
+        let outcome = send().await;
+        writeln!(out, "  attempt {attempt}: {}", describe(&outcome))?;
+        let wait = match &outcome {
+            Outcome::Transient(_) => Duration::from_millis(200 * u64::from(attempt)),
+            Outcome::Throttled { retry_after, .. } => retry_after.unwrap_or(MAX_WAIT),
+            _ => {
+                writeln!(out, "  => {}", verdict(outcome.class()))?;
+                return Ok(outcome);
+            }
+        };
+        if attempt == MAX_ATTEMPTS {
+            writeln!(
+                out,
+                "  => gave up after {attempt} attempts; a campaign would retry later"
+            )?;
+            return Ok(outcome);
+        }
+        let wait = wait.min(MAX_WAIT);
+        writeln!(out, "     retrying in {} ms", wait.as_millis())?;
+        out.flush()?;
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+/// One line: the class, the HTTP status, the envelope's remark and messages
+/// (or the transport error), and the message id of a success.
+fn describe(outcome: &Outcome) -> String {
+    let reply = outcome.reply();
+    let mut line = outcome.class().as_str().replace('_', " ");
+    if let Some(status) = reply.http_status {
+        line.push_str(&format!(" (HTTP {status})"));
+    }
+    match &reply.envelope {
+        Some(env) => {
+            line.push_str(&format!(" {}: {}", env.remark, env.text()));
+            if let Some(id) = env.data.as_ref().and_then(|d| d.get("message_id")) {
+                line.push_str(&format!(" [message id {}]", id.as_str().unwrap_or("?")));
+            }
+        }
+        None => {
+            if let Some(err) = &reply.error {
+                line.push_str(&format!(": {err}"));
+            }
+        }
+    }
+    line
+}
+
+/// What a campaign does with a final outcome.
+fn verdict(class: OutcomeClass) -> &'static str {
+    match class {
+        OutcomeClass::Success => "sent: the recipient would be marked sent",
+        OutcomeClass::Rejected => {
+            "rejected for this recipient: a campaign would mark it failed and go on with the others"
+        }
+        OutcomeClass::AccountRefused => {
+            "account refused: a campaign would be paused (exit code 3), its unsent recipients stay queued"
+        }
+        OutcomeClass::Ambiguous => {
+            "maybe sent: a campaign would mark the recipient unknown and never resend it on its own"
+        }
+        OutcomeClass::Transient | OutcomeClass::Throttled => "a campaign would retry later",
+    }
 }

@@ -1,12 +1,14 @@
 //! Global settings: every one a flag with an environment fallback. The client
 //! secret is read from `WUTT_CLIENT_SECRET` or a file and never printed.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use sqlx::PgPool;
 
+use crate::campaign::file::read_text;
 use crate::config::Secret;
 use crate::wutt;
 
@@ -21,7 +23,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct Settings {
     /// PostgreSQL URL of the job queue.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
@@ -63,20 +65,100 @@ pub struct Settings {
     pub campaigns_dir: PathBuf,
 
     /// Account-wide messages per second.
-    #[arg(long, env = "WUTT_RATE", global = true, default_value_t = 20.0)]
+    #[arg(long, env = "WUTT_RATE", global = true, default_value_t = 20.0, value_parser = positive_number)]
     pub rate: f64,
 
-    /// Requests in flight.
-    #[arg(long, env = "WUTT_CONCURRENCY", global = true, default_value_t = 16)]
+    /// Requests in flight (1 to 1000).
+    #[arg(long, env = "WUTT_CONCURRENCY", global = true, default_value_t = 16, value_parser = concurrency)]
     pub concurrency: usize,
 
-    /// Seconds per API request.
-    #[arg(long, env = "WUTT_TIMEOUT", global = true, default_value_t = 30.0)]
+    /// Seconds per API request (at most an hour).
+    #[arg(long, env = "WUTT_TIMEOUT", global = true, default_value_t = 30.0, value_parser = timeout_secs)]
     pub timeout: f64,
 
     /// Log format.
     #[arg(long, env = "WUTT_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// Most requests in flight accepted.
+pub const MAX_CONCURRENCY: usize = 1000;
+/// Longest API timeout accepted, in seconds.
+pub const MAX_TIMEOUT_SECS: f64 = 3600.0;
+/// No client secret file is larger.
+const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// Parses a number that must be positive and finite (a rate). NaN, infinity,
+/// zero and negative numbers are usage errors, never a division by zero or a
+/// panic further on.
+pub fn positive_number(s: &str) -> Result<f64, String> {
+    let n: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    if n.is_finite() && n > 0.0 {
+        Ok(n)
+    } else {
+        Err("must be a positive number".into())
+    }
+}
+
+/// The API timeout for `secs`: positive, at least a millisecond, at most
+/// [`MAX_TIMEOUT_SECS`].
+pub fn timeout_duration(secs: f64) -> Result<Duration, String> {
+    if !(secs.is_finite() && secs > 0.0 && secs <= MAX_TIMEOUT_SECS) {
+        return Err(format!(
+            "WUTT_TIMEOUT must be a positive number of seconds, at most {MAX_TIMEOUT_SECS}"
+        ));
+    }
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| d.as_millis() >= 1)
+        .ok_or_else(|| "WUTT_TIMEOUT must be at least 0.001 seconds".to_string())
+}
+
+fn timeout_secs(s: &str) -> Result<f64, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    timeout_duration(secs).map(|_| secs)
+}
+
+fn concurrency(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be a whole number from 1 to {MAX_CONCURRENCY}"
+        )),
+    }
+}
+
+/// Secrets stay out of `Debug` (and so out of any log or panic that prints
+/// the command line): the client secret is never shown, the database URL
+/// without its password.
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |given: bool| if given { "[redacted]" } else { "None" };
+        f.debug_struct("Settings")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(crate::db::redact_url),
+            )
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &format_args!("{}", redacted(self.client_secret.is_some())),
+            )
+            .field("client_secret_file", &self.client_secret_file)
+            .field("campaigns_dir", &self.campaigns_dir)
+            .field("rate", &self.rate)
+            .field("concurrency", &self.concurrency)
+            .field("timeout", &self.timeout)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
 }
 
 impl Settings {
@@ -95,7 +177,7 @@ impl Settings {
     /// Connects to the queue and applies migrations.
     pub async fn pool(&self) -> anyhow::Result<PgPool> {
         let url = self.database_url()?;
-        let size = (self.concurrency as u32 / 2).clamp(4, 32);
+        let size = u32::try_from((self.concurrency / 2).clamp(4, 32)).unwrap_or(32);
         crate::db::connect_and_migrate(url, size).await
     }
 
@@ -105,7 +187,7 @@ impl Settings {
             return Ok(Secret::new(s.clone()));
         }
         if let Some(path) = &self.client_secret_file {
-            let text = std::fs::read_to_string(path).map_err(|e| {
+            let text = read_text(path, MAX_SECRET_FILE_BYTES).map_err(|e| {
                 ConfigError(format!(
                     "cannot read WUTT_CLIENT_SECRET_FILE {}: {e}",
                     path.display()
@@ -130,17 +212,13 @@ impl Settings {
             .clone()
             .filter(|s| !s.is_empty())
             .ok_or_else(|| ConfigError("no client id: set WUTT_CLIENT_ID".into()))?;
-        if !(self.timeout.is_finite() && self.timeout > 0.0) {
-            return Err(ConfigError(
-                "WUTT_TIMEOUT must be a positive number of seconds".into(),
-            ));
-        }
+        let timeout = timeout_duration(self.timeout).map_err(ConfigError)?;
         Ok(wutt::ClientConfig {
             base_url,
             client_id,
             client_secret: self.client_secret()?,
-            connect_timeout: Duration::from_secs_f64(self.timeout.min(10.0)),
-            timeout: Duration::from_secs_f64(self.timeout),
+            connect_timeout: timeout.min(Duration::from_secs(10)),
+            timeout,
             user_agent: format!("wutt-campaign/{}", env!("CARGO_PKG_VERSION")),
         })
     }
@@ -197,5 +275,86 @@ mod tests {
         assert!(parse_base_url("http://www.wutt.net/external-api").is_err());
         assert!(parse_base_url("ftp://127.0.0.1/").is_err());
         assert!(parse_base_url("not a url").is_err());
+    }
+
+    fn settings(args: &[&str]) -> Result<Settings, clap::Error> {
+        use clap::Parser;
+        let args = ["wutt-campaign"].iter().chain(args).chain(&["migrate"]);
+        crate::cli::Cli::try_parse_from(args).map(|cli| cli.settings)
+    }
+
+    #[test]
+    fn numbers_that_would_panic_or_hang_later_are_usage_errors() {
+        for (flag, bad) in [
+            (
+                "--timeout",
+                ["0", "-5", "nan", "inf", "1e30", "1e-300", "x"],
+            ),
+            ("--rate", ["0", "-1", "nan", "inf", "-inf", "", "x"]),
+            (
+                "--concurrency",
+                ["0", "-1", "1001", "1e3", "", "x", "99999999999999999999"],
+            ),
+        ] {
+            for value in bad {
+                let err = settings(&[&format!("{flag}={value}")]).unwrap_err();
+                assert_eq!(
+                    err.kind(),
+                    clap::error::ErrorKind::ValueValidation,
+                    "{flag} {value}"
+                );
+            }
+        }
+        let ok = settings(&[
+            "--timeout",
+            "0.5",
+            "--rate",
+            "0.01",
+            "--concurrency",
+            "1000",
+        ])
+        .unwrap();
+        assert_eq!(
+            timeout_duration(ok.timeout).unwrap(),
+            Duration::from_millis(500)
+        );
+        assert!(timeout_duration(f64::NAN).is_err());
+        assert!(timeout_duration(MAX_TIMEOUT_SECS).is_ok());
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret_and_the_database_password() {
+        let s = settings(&[
+            "--client-secret",
+            "hunter2-secret",
+            "--database-url",
+            "postgres://u:dbpass@127.0.0.1/wutt",
+        ])
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(!shown.contains("dbpass"), "{shown}");
+        assert!(
+            shown.contains("[redacted]") && shown.contains("REDACTED"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_secret_file_must_be_a_small_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, " s3cret \n").unwrap();
+        let mut s = settings(&[]).unwrap();
+        s.client_secret = None;
+        s.client_secret_file = Some(path.clone());
+        assert_eq!(s.client_secret().unwrap().expose(), "s3cret");
+        let big = std::fs::File::create(&path).unwrap();
+        big.set_len(MAX_SECRET_FILE_BYTES + 1).unwrap();
+        let err = s.client_secret().unwrap_err().0;
+        assert!(err.contains("larger than"), "{err}");
+        s.client_secret_file = Some(dir.path().to_path_buf());
+        let err = s.client_secret().unwrap_err().0;
+        assert!(err.contains("not a regular file"), "{err}");
     }
 }

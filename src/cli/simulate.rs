@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
+use super::settings::positive_number;
 use super::{ConfigError, Exit, Settings};
 use crate::config::Secret;
 use crate::simulator::{self, Faults, IpRange, LatencyRange, SimConfig};
@@ -53,7 +54,7 @@ pub struct SimulateArgs {
     pub allow_ip: Vec<IpRange>,
 
     /// Requests per second per account; over it the answer is 429 with Retry-After.
-    #[arg(long, value_name = "N", value_parser = positive_rate)]
+    #[arg(long, value_name = "N", value_parser = positive_number)]
     pub rate: Option<f64>,
 
     /// Burst of the rate limit (default: one second's worth).
@@ -108,15 +109,6 @@ fn probability(s: &str) -> Result<f64, String> {
         Ok(p)
     } else {
         Err("a probability must be between 0 and 1".into())
-    }
-}
-
-fn positive_rate(s: &str) -> Result<f64, String> {
-    let r: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
-    if r.is_finite() && r > 0.0 {
-        Ok(r)
-    } else {
-        Err("the rate must be a positive number".into())
     }
 }
 

@@ -1,1 +1,117 @@
-//! The drop folder: scanning and watching the inbox, settle time, hashing, the atomic load, moving files.
+//! The drop folder: scanning the inbox, settle time, hashing, the atomic load,
+//! moving files.
+//!
+//! - [`ingest_inbox`]: what `run --once` (and the daemon on each rescan) calls.
+//! - [`load_file`]: one file now (`load FILE`); [`dry_run`]: the same, writing
+//!   and moving nothing.
+//! - [`folder`]: `inbox/`, `processed/`, `rejected/`, readiness, safe moves.
+//! - [`source`], [`stream`], [`classify`]: reading, streaming and deciding states.
+//! - [`templates`]: the account's template list; [`media`]: captured media.
+
+pub mod classify;
+pub mod dry_run;
+pub mod folder;
+pub mod loader;
+pub mod media;
+pub mod problems;
+pub mod progress;
+pub mod source;
+pub mod stream;
+pub mod templates;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use crate::wutt;
+
+pub use classify::StateCounts;
+pub use dry_run::{DryRunReport, dry_run};
+pub use folder::CampaignsDir;
+pub use loader::{LoadError, LoadOutcome, Loaded, load_file};
+pub use problems::ProblemList;
+
+/// How files are ingested.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// A file is ready once unchanged for this long (default 5 s).
+    pub settle: Duration,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            settle: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What one pass over the inbox did.
+#[derive(Debug, Default)]
+pub struct IngestSummary {
+    pub loaded: Vec<Loaded>,
+    /// File name and number of problems.
+    pub rejected: Vec<(String, u64)>,
+    /// File name and the campaign it duplicates.
+    pub duplicates: Vec<(String, i64)>,
+    /// Files another runner was handling at the same time.
+    pub taken_by_others: usize,
+    /// Files still changing (picked up by a later pass).
+    pub unsettled: usize,
+    /// Files left in the inbox because of a runtime error (retried next pass).
+    pub errors: Vec<(String, String)>,
+}
+
+/// Ingests every ready file of the inbox, creating the folders when missing.
+/// A runtime error on one file (database gone, disk full) leaves that file in
+/// the inbox for the next pass and is reported in `errors`.
+pub async fn ingest_inbox(
+    pool: &PgPool,
+    dir: &CampaignsDir,
+    opts: &IngestOptions,
+    client: Option<&wutt::Client>,
+) -> anyhow::Result<IngestSummary> {
+    use anyhow::Context as _;
+    dir.ensure()
+        .with_context(|| format!("creating the drop folder {}", dir.root.display()))?;
+    let scan = dir
+        .scan(opts.settle)
+        .with_context(|| format!("reading {}", dir.inbox().display()))?;
+    let mut summary = IngestSummary {
+        unsettled: scan.unsettled,
+        ..Default::default()
+    };
+    for (path, reason) in scan.hostile {
+        let name = display_name(&path);
+        tracing::warn!(file = %name, %reason, "rejected");
+        if loader::reject_hostile(dir, &path, &reason)?.is_some() {
+            summary.rejected.push((name, 1));
+        }
+    }
+    for (csv, _manifest) in scan.ready {
+        let name = display_name(&csv);
+        match load_file(pool, dir, &csv, opts, client).await {
+            Ok(LoadOutcome::Loaded(l)) => summary.loaded.push(l),
+            Ok(LoadOutcome::Rejected { problems, .. }) => {
+                summary.rejected.push((name, problems.total()))
+            }
+            Ok(LoadOutcome::Duplicate { campaign_id, .. }) => {
+                summary.duplicates.push((name, campaign_id))
+            }
+            Ok(LoadOutcome::TakenByOther { .. } | LoadOutcome::Gone) => {
+                summary.taken_by_others += 1
+            }
+            Err(e) => {
+                tracing::error!(file = %name, error = %e, "not loaded; will retry");
+                summary.errors.push((name, e.to_string()));
+            }
+        }
+    }
+    Ok(summary)
+}
+
+fn display_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}

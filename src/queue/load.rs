@@ -1,1 +1,400 @@
-//! Loading a whole campaign in one transaction: the campaign row, its media, and its recipients through COPY.
+//! Loading a whole campaign in one transaction: the campaign row, its media, and
+//! its recipients through COPY.
+//!
+//! A [`LoadTx`] holds a transaction-scoped advisory lock on the drop's content
+//! hash, so two runners scanning one inbox never load the same drop twice; the
+//! `UNIQUE (source_sha256)` constraint backs it up. Recipients are streamed in
+//! as COPY text chunks built with [`RowEncoder`].
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, NaiveTime, Utc};
+use futures::TryStreamExt as _;
+use sha2::{Digest as _, Sha256};
+use sqlx::{Acquire as _, PgPool, Postgres, Transaction};
+use tokio::sync::mpsc;
+
+use crate::campaign::phone::PhoneNumber;
+
+/// A campaign that already holds some content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExistingCampaign {
+    pub id: i64,
+    pub name: String,
+    pub source_file: String,
+    pub created_at: DateTime<Utc>,
+    /// Seconds since it was created, by the database clock.
+    pub age_seconds: f64,
+}
+
+/// The campaign row to insert (everything the manifest says).
+#[derive(Debug, Clone, Default)]
+pub struct NewCampaign {
+    /// Wanted name; " (2)", " (3)", … is appended when another campaign has it.
+    pub name: String,
+    pub source_sha256: Vec<u8>,
+    pub source_file: String,
+    pub template_id: Option<i64>,
+    pub message_template: Option<String>,
+    pub from_number: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub cta_url_id: Option<i64>,
+    pub interactive_list_id: Option<i64>,
+    pub start_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub send_window: Option<(NaiveTime, NaiveTime, String)>,
+    pub rate_per_second: Option<f64>,
+    pub max_attempts: Option<i32>,
+    pub template_verified: Option<bool>,
+    pub manifest: serde_json::Value,
+}
+
+/// A media file captured with the campaign.
+#[derive(Debug, Clone)]
+pub struct NewMedia {
+    pub kind: &'static str,
+    pub file_name: String,
+    pub mime_type: String,
+    pub content: Vec<u8>,
+}
+
+/// The campaign's drop by content hash, if it was loaded before.
+pub async fn find_by_source(
+    pool: &PgPool,
+    sha256: &[u8],
+) -> Result<Option<ExistingCampaign>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    existing(&mut conn, sha256).await
+}
+
+async fn existing(
+    conn: &mut sqlx::PgConnection,
+    sha256: &[u8],
+) -> Result<Option<ExistingCampaign>, sqlx::Error> {
+    let row: Option<(i64, String, String, DateTime<Utc>, f64)> = sqlx::query_as(
+        "SELECT id, name, source_file, created_at,
+                EXTRACT(EPOCH FROM now() - created_at)::float8
+         FROM campaigns WHERE source_sha256 = $1",
+    )
+    .bind(sha256)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(
+        |(id, name, source_file, created_at, age_seconds)| ExistingCampaign {
+            id,
+            name,
+            source_file,
+            created_at,
+            age_seconds,
+        },
+    ))
+}
+
+/// Calls `f(mobile_code, mobile)` for every number on the opt-out list.
+pub async fn for_each_suppression(
+    conn: &mut sqlx::PgConnection,
+    mut f: impl FnMut(&str, &str),
+) -> Result<(), sqlx::Error> {
+    let mut rows =
+        sqlx::query_as::<_, (String, String)>("SELECT mobile_code, mobile FROM suppressions")
+            .fetch(&mut *conn);
+    while let Some((code, mobile)) = rows.try_next().await? {
+        f(&code, &mobile);
+    }
+    Ok(())
+}
+
+/// Same as [`for_each_suppression`] on a pool (dry runs).
+pub async fn for_each_suppression_in(
+    pool: &PgPool,
+    f: impl FnMut(&str, &str),
+) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    for_each_suppression(&mut conn, f).await
+}
+
+/// One campaign load: a transaction holding the advisory lock of its content.
+pub struct LoadTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl LoadTx {
+    /// Begins the transaction and waits for the lock on this content hash.
+    pub async fn begin(pool: &PgPool, sha256: &[u8]) -> Result<LoadTx, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&sha256[..8.min(sha256.len())]);
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(i64::from_be_bytes(key))
+            .execute(&mut *tx)
+            .await?;
+        Ok(LoadTx { tx })
+    }
+
+    /// The campaign already loaded from this content (seen after the lock, so a
+    /// concurrent load that committed first is visible).
+    pub async fn existing(
+        &mut self,
+        sha256: &[u8],
+    ) -> Result<Option<ExistingCampaign>, sqlx::Error> {
+        existing(&mut self.tx, sha256).await
+    }
+
+    /// The opt-out list as of now, inside this transaction.
+    pub async fn for_each_suppression(
+        &mut self,
+        f: impl FnMut(&str, &str),
+    ) -> Result<(), sqlx::Error> {
+        for_each_suppression(&mut self.tx, f).await
+    }
+
+    /// Inserts the campaign; returns its id and the name it got.
+    pub async fn insert_campaign(&mut self, c: &NewCampaign) -> Result<(i64, String), sqlx::Error> {
+        for n in 1..=10_000u32 {
+            let name = if n == 1 {
+                c.name.clone()
+            } else {
+                format!("{} ({n})", c.name)
+            };
+            let mut sp = self.tx.begin().await?;
+            let (ws, we, wtz) = match &c.send_window {
+                Some((s, e, tz)) => (Some(*s), Some(*e), Some(tz.clone())),
+                None => (None, None, None),
+            };
+            let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
+                "INSERT INTO campaigns (name, source_sha256, source_file, template_id,
+                    message_template, from_number, latitude, longitude, cta_url_id,
+                    interactive_list_id, start_at, expires_at, send_window_start,
+                    send_window_end, send_window_tz, rate_per_second, max_attempts,
+                    template_verified, manifest)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE($11, now()), $12,
+                    $13, $14, $15, $16, COALESCE($17, 5), $18, $19)
+                 RETURNING id",
+            )
+            .bind(&name)
+            .bind(&c.source_sha256)
+            .bind(&c.source_file)
+            .bind(c.template_id)
+            .bind(&c.message_template)
+            .bind(&c.from_number)
+            .bind(c.latitude)
+            .bind(c.longitude)
+            .bind(c.cta_url_id)
+            .bind(c.interactive_list_id)
+            .bind(c.start_at)
+            .bind(c.expires_at)
+            .bind(ws)
+            .bind(we)
+            .bind(wtz)
+            .bind(c.rate_per_second)
+            .bind(c.max_attempts)
+            .bind(c.template_verified)
+            .bind(&c.manifest)
+            .fetch_one(&mut *sp)
+            .await;
+            match inserted {
+                Ok(id) => {
+                    sp.commit().await?;
+                    return Ok((id, name));
+                }
+                Err(sqlx::Error::Database(db)) if db.constraint() == Some("campaigns_name_key") => {
+                    sp.rollback().await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(sqlx::Error::Protocol(format!(
+            "no free campaign name for {:?}",
+            c.name
+        )))
+    }
+
+    /// The campaign's start time as the database stored it.
+    pub async fn start_at(&mut self, campaign_id: i64) -> Result<DateTime<Utc>, sqlx::Error> {
+        sqlx::query_scalar("SELECT start_at FROM campaigns WHERE id = $1")
+            .bind(campaign_id)
+            .fetch_one(&mut *self.tx)
+            .await
+    }
+
+    /// Stores a media file (content-addressed) and attaches it to the campaign.
+    pub async fn insert_media(
+        &mut self,
+        campaign_id: i64,
+        m: &NewMedia,
+    ) -> Result<(), sqlx::Error> {
+        let sha = Sha256::digest(&m.content).to_vec();
+        sqlx::query(
+            "INSERT INTO media_blobs (sha256, size_bytes, content) VALUES ($1, $2, $3)
+             ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(&sha)
+        .bind(m.content.len() as i64)
+        .bind(&m.content)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO campaign_media (campaign_id, kind, file_name, mime_type, sha256)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(campaign_id)
+        .bind(m.kind)
+        .bind(&m.file_name)
+        .bind(&m.mime_type)
+        .bind(&sha)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// COPYs recipient rows (chunks built by [`RowEncoder`]) until the sender
+    /// closes the channel; returns the number of rows written.
+    pub async fn copy_recipients(
+        &mut self,
+        chunks: &mut mpsc::Receiver<Vec<u8>>,
+    ) -> Result<u64, sqlx::Error> {
+        let mut copy = self
+            .tx
+            .copy_in_raw(
+                "COPY recipients (campaign_id, row_number, line_number, raw_phone, mobile_code,
+                    mobile, state, next_attempt_at, template_id, message, from_number,
+                    variables, duplicate_of, error) FROM STDIN",
+            )
+            .await?;
+        while let Some(chunk) = chunks.recv().await {
+            if let Err(e) = copy.send(chunk).await {
+                let _ = copy.abort("load failed").await;
+                return Err(e);
+            }
+        }
+        copy.finish().await
+    }
+
+    /// Recipient rows of the campaign by state (to check the load before committing).
+    pub async fn recipient_count(&mut self, campaign_id: i64) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT count(*) FROM recipients WHERE campaign_id = $1")
+            .bind(campaign_id)
+            .fetch_one(&mut *self.tx)
+            .await
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+/// One recipient row for COPY.
+#[derive(Debug, Clone, Copy)]
+pub struct RecipientRow<'a> {
+    pub row_number: u32,
+    pub line_number: u64,
+    pub raw_phone: &'a str,
+    pub phone: Option<&'a PhoneNumber>,
+    pub state: &'static str,
+    pub template_id: Option<i64>,
+    pub message: Option<&'a str>,
+    pub from_number: Option<&'a str>,
+    /// The row's variables, already serialised as JSON.
+    pub variables_json: &'a str,
+    pub duplicate_of: Option<u32>,
+    pub error: Option<&'a str>,
+}
+
+/// Writes COPY text-format lines for one campaign.
+#[derive(Debug, Clone)]
+pub struct RowEncoder {
+    campaign_id: String,
+    next_attempt_at: String,
+}
+
+impl RowEncoder {
+    pub fn new(campaign_id: i64, next_attempt_at: DateTime<Utc>) -> RowEncoder {
+        RowEncoder {
+            campaign_id: campaign_id.to_string(),
+            next_attempt_at: next_attempt_at.to_rfc3339(),
+        }
+    }
+
+    /// Appends one line to `buf`.
+    pub fn encode(&self, buf: &mut Vec<u8>, r: &RecipientRow<'_>) {
+        let line = i32::try_from(r.line_number).unwrap_or(i32::MAX);
+        let mut s = String::with_capacity(128);
+        let _ = write!(s, "{}\t{}\t{}\t", self.campaign_id, r.row_number, line);
+        buf.extend_from_slice(s.as_bytes());
+        field(buf, Some(r.raw_phone));
+        field(buf, r.phone.map(|p| p.mobile_code()).as_deref());
+        field(buf, r.phone.map(|p| p.mobile()));
+        field(buf, Some(r.state));
+        field(buf, Some(&self.next_attempt_at));
+        field(buf, r.template_id.map(|t| t.to_string()).as_deref());
+        field(buf, r.message);
+        field(buf, r.from_number);
+        field(buf, Some(r.variables_json));
+        field(buf, r.duplicate_of.map(|d| d.to_string()).as_deref());
+        field(buf, r.error);
+        // Replace the last tab by the line end.
+        if let Some(last) = buf.last_mut() {
+            *last = b'\n';
+        }
+    }
+}
+
+/// One escaped COPY text field followed by a tab (`\N` for NULL). NUL bytes,
+/// which PostgreSQL text cannot hold, become U+FFFD.
+fn field(buf: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        None => buf.extend_from_slice(b"\\N"),
+        Some(v) => {
+            for b in v.bytes() {
+                match b {
+                    b'\\' => buf.extend_from_slice(b"\\\\"),
+                    b'\n' => buf.extend_from_slice(b"\\n"),
+                    b'\r' => buf.extend_from_slice(b"\\r"),
+                    b'\t' => buf.extend_from_slice(b"\\t"),
+                    0 => buf.extend_from_slice("\u{FFFD}".as_bytes()),
+                    _ => buf.push(b),
+                }
+            }
+        }
+    }
+    buf.push(b'\t');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_everything_special() {
+        let enc = RowEncoder::new(7, DateTime::from_timestamp(0, 0).unwrap());
+        let phone = PhoneNumber::from_canonical(880, "1988123456");
+        let mut buf = Vec::new();
+        enc.encode(
+            &mut buf,
+            &RecipientRow {
+                row_number: 3,
+                line_number: 4,
+                raw_phone: "a\tb\\c\nd\re\0",
+                phone: Some(&phone),
+                state: "queued",
+                template_id: None,
+                message: Some("hi"),
+                from_number: None,
+                variables_json: "{}",
+                duplicate_of: Some(1),
+                error: None,
+            },
+        );
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(
+            text,
+            "7\t3\t4\ta\\tb\\\\c\\nd\\re\u{FFFD}\t880\t1988123456\tqueued\t\
+             1970-01-01T00:00:00+00:00\t\\N\thi\t\\N\t{}\t1\t\\N\n"
+        );
+    }
+}

@@ -52,8 +52,10 @@ impl Default for SimConfig {
 /// malformed (their rates must add up to at most 1), plus latency and a slow
 /// answer independently.
 ///
-/// - `error_rate`: answer `error_status` (500 envelope; 502/503/504 an HTML
-///   proxy page) without acting — the message is NOT recorded.
+/// - `error_rate`: answer `error_status` (500 envelope; 502/503 an HTML
+///   proxy page) without acting — the message is NOT recorded. A 504 (the
+///   proxy's gateway timeout) is ambiguous instead: the request is processed
+///   and recorded, then the proxy page is the answer.
 /// - `throttle_rate`: 429 with `Retry-After: 1` — NOT recorded.
 /// - `timeout_rate`, `drop_rate`, `malformed_rate` are *ambiguous*: the request
 ///   is processed (a valid message IS recorded, as a real server would have

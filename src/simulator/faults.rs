@@ -1,7 +1,7 @@
 //! Fault injection on the send endpoints: one seeded draw per request decides
-//! latency, a slow answer and at most one fault. 500 and 429 answer before
-//! acting; timeout, drop and malformed act first (the message is recorded) and
-//! then withhold, cut or garble the answer.
+//! latency, a slow answer and at most one fault. 5xx (but 504) and 429 answer
+//! before acting; timeout, drop, malformed and a 504 act first (the message is
+//! recorded) and then withhold, cut or garble the answer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +17,9 @@ use rand::{Rng, SeedableRng};
 use super::config::{Faults, MalformedBody};
 use super::reply;
 use super::state::{Shared, lock};
+
+/// The error status that acts before answering (the gateway gave up waiting).
+const GATEWAY_TIMEOUT: u16 = 504;
 
 /// How long a timed-out request holds its connection at most.
 const HOLD_MAX: Duration = Duration::from_secs(300);
@@ -91,7 +94,8 @@ impl FaultState {
         } else {
             Fault::None
         };
-        let delay = Duration::from_millis(latency + if slow { f.slow_ms } else { 0 });
+        let extra = if slow { f.slow_ms } else { 0 };
+        let delay = Duration::from_millis(latency.saturating_add(extra));
         Draw { fault, slow, delay }
     }
 }
@@ -109,6 +113,9 @@ pub(crate) async fn apply(State(shared): State<Arc<Shared>>, req: Request, next:
         }
     }
     match draw.fault {
+        // A gateway that timed out waiting for the API cannot know whether the
+        // API acted: act first, like the other ambiguous faults.
+        Fault::Error(GATEWAY_TIMEOUT) => {}
         Fault::Error(status) => {
             shared.count_fault("error");
             return error_answer(status);
@@ -121,6 +128,10 @@ pub(crate) async fn apply(State(shared): State<Arc<Shared>>, req: Request, next:
     }
     let resp = next.run(req).await;
     match draw.fault {
+        Fault::Error(status) => {
+            shared.count_fault("error");
+            error_answer(status)
+        }
         Fault::Timeout => {
             shared.count_fault("timeout");
             tokio::select! {
@@ -153,21 +164,7 @@ fn error_answer(status: u16) -> Response {
     if status == 500 {
         return reply::server_error();
     }
-    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-    let reason = code.canonical_reason().unwrap_or("Error");
-    let page = format!(
-        "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
-    );
-    html(code, page)
-}
-
-fn html(status: StatusCode, page: String) -> Response {
-    let mut resp = (status, page).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    resp
+    reply::web_page(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY))
 }
 
 /// A 200 whose body is not the JSON envelope.
@@ -189,7 +186,7 @@ fn malformed(kind: MalformedBody) -> Response {
             );
             resp
         }
-        MalformedBody::Html | MalformedBody::Mixed => html(
+        MalformedBody::Html | MalformedBody::Mixed => reply::html(
             StatusCode::OK,
             "<!DOCTYPE html>\n<html><head><title>Wutt.net</title></head><body><h1>Something went wrong</h1><p>Please try again later.</p></body></html>\n"
                 .into(),

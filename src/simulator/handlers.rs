@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::data::{Contact, paginate};
@@ -63,6 +64,56 @@ fn paging(e: &mut Errors, pairs: &[(String, String)]) -> (u64, u64) {
     (page, per_page.min(MAX_PER_PAGE))
 }
 
+/// The query of a list endpoint: its parameters, checked `page` and
+/// `paginate`, and the validation messages found so far.
+struct ListQuery {
+    pairs: Vec<(String, String)>,
+    errors: Errors,
+    page: u64,
+    per_page: u64,
+}
+
+impl ListQuery {
+    fn new(raw: Option<String>) -> ListQuery {
+        let pairs = query_pairs(raw);
+        let mut errors = Errors::default();
+        let (page, per_page) = paging(&mut errors, &pairs);
+        ListQuery {
+            pairs,
+            errors,
+            page,
+            per_page,
+        }
+    }
+
+    fn param(&self, name: &str) -> Option<&str> {
+        param(&self.pairs, name)
+    }
+
+    /// The 422 answer when any parameter was invalid.
+    fn check(&mut self) -> Result<(), Response> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(reply::validation(std::mem::take(&mut self.errors.0)))
+        }
+    }
+
+    /// The success answer: the requested page of `items` under `key`, beside
+    /// the paginator's fields.
+    fn page<T: Clone + Serialize>(
+        &self,
+        items: &[T],
+        key: &str,
+        remark: &str,
+        message: &str,
+    ) -> Answer {
+        let (items, mut meta) = paginate(items, self.page, self.per_page);
+        meta[key] = json!(items);
+        Ok(reply::success(remark, message, meta))
+    }
+}
+
 fn path_id(raw: &str, what: &str) -> Result<i64, Response> {
     raw.parse::<i64>()
         .map_err(|_| reply::validation(vec![format!("The {what} must be an integer.")]))
@@ -86,13 +137,9 @@ pub(crate) async fn contact_list(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
 ) -> Answer {
-    let pairs = query_pairs(query);
-    let mut e = Errors::default();
-    let (page, per_page) = paging(&mut e, &pairs);
-    if !e.is_empty() {
-        return Err(reply::validation(e.0));
-    }
-    let search = param(&pairs, "search").map(str::to_lowercase);
+    let mut q = ListQuery::new(query);
+    q.check()?;
+    let search = q.param("search").map(str::to_lowercase);
     let data = lock(&shared.data);
     let matches: Vec<Contact> = data
         .contacts
@@ -107,13 +154,12 @@ pub(crate) async fn contact_list(
         })
         .cloned()
         .collect();
-    let (items, mut meta) = paginate(&matches, page, per_page);
-    meta["contacts"] = json!(items);
-    Ok(reply::success(
+    q.page(
+        &matches,
+        "contacts",
         "contact_list",
         "Contact list fetched successfully",
-        meta,
-    ))
+    )
 }
 
 /// The contact fields of store and update (the same four are required).
@@ -236,22 +282,18 @@ pub(crate) async fn conversation_list(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
 ) -> Answer {
-    let pairs = query_pairs(query);
-    let mut e = Errors::default();
-    let (page, per_page) = paging(&mut e, &pairs);
-    let status = match param(&pairs, "status") {
+    let mut q = ListQuery::new(query);
+    let status = match q.param("status") {
         None => None,
         Some(raw) => {
             let s = conversation_status(raw);
             if s.is_none() {
-                e.push("The selected status is invalid.");
+                q.errors.push("The selected status is invalid.");
             }
             s
         }
     };
-    if !e.is_empty() {
-        return Err(reply::validation(e.0));
-    }
+    q.check()?;
     let data = lock(&shared.data);
     let all: Vec<Value> = data
         .conversations
@@ -259,13 +301,12 @@ pub(crate) async fn conversation_list(
         .filter(|c| status.is_none_or(|s| c.status == s))
         .map(|c| data.conversation_json(c, false))
         .collect();
-    let (items, mut meta) = paginate(&all, page, per_page);
-    meta["conversations"] = Value::Array(items);
-    Ok(reply::success(
+    q.page(
+        &all,
+        "conversations",
         "conversation_list",
         "Conversation list fetched successfully",
-        meta,
-    ))
+    )
 }
 
 /// GET /inbox/conversation-details/{conversation_id}

@@ -14,6 +14,8 @@
 //! recorded). Timeout, drop and malformed faults act first — a valid message
 //! IS recorded, as a real server would have delivered it — and then withhold,
 //! cut or garble the answer, so a client must treat them as "maybe sent".
+//! An error fault with status 504 (a gateway timeout) acts first too. Unknown
+//! paths get a web server's HTML 404, not the envelope: no endpoint answered.
 
 // Handlers return ready-made error responses as `Err`; the path is cold.
 #![allow(clippy::result_large_err)]

@@ -1,5 +1,6 @@
 //! The response envelope as the simulator writes it: `status`, `remark`,
-//! `message[]` and, on success, `data`.
+//! `message[]` and, on success, `data`; and the HTML pages a web server in
+//! front of the API answers with (gateway errors, unknown paths).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -54,18 +55,36 @@ pub(crate) fn server_error() -> Response {
     )
 }
 
-/// 404 for unknown paths.
-pub(crate) async fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "not_found", ["Not found"])
+/// An nginx-style HTML error page, as a proxy or web server in front of the
+/// API writes it: not the envelope.
+pub(crate) fn web_page(status: StatusCode) -> Response {
+    let code = status.as_u16();
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let page = format!(
+        "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    );
+    html(status, page)
 }
 
-/// 405 for a known path with the wrong method.
+/// An HTML body with its content type.
+pub(crate) fn html(status: StatusCode, page: String) -> Response {
+    let mut resp = (status, page).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp
+}
+
+/// 404 for unknown paths: the web server's page, not an envelope, because no
+/// API endpoint answered (a wrong base URL must look like one to clients).
+pub(crate) async fn not_found() -> Response {
+    web_page(StatusCode::NOT_FOUND)
+}
+
+/// 405 for a known path with the wrong method (the web server's page too).
 pub(crate) async fn method_not_allowed() -> Response {
-    error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        ["The method is not supported for this route"],
-    )
+    web_page(StatusCode::METHOD_NOT_ALLOWED)
 }
 
 /// What a handler returns: `Err` is an early refusal, also a complete answer.

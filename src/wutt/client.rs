@@ -1,18 +1,18 @@
-//! The typed async Wutt client: one method per endpoint of the API, the
-//! request forms, and the error type of the non-send endpoints.
+//! The typed async Wutt client: one method per endpoint of the API, its
+//! configuration, and the error type of the non-send endpoints.
 //!
 //! - The two sends return an [`Outcome`] (never an error): a request the client
 //!   will not send (missing recipient, bad media, out-of-range location, …) is
 //!   `Outcome::Rejected` with `http_status: None` and `error` saying why, and
 //!   the API is not called at all.
 //! - The other eight endpoints return `Result<Envelope, WuttError>`.
-//! - POST bodies are `multipart/form-data` (integers as decimal text); GET and
+//! - POST bodies are `multipart/form-data` (built in `requests`); GET and
 //!   DELETE carry no body. Media are streamed from their files after their type
 //!   and size were checked. At most [`BODY_CAP`] bytes of an answer are read.
 //! - The client secret goes only into the `client-secret` header, marked
 //!   sensitive; it is scrubbed from anything the server echoes back.
 
-use std::error::Error as _;
+use std::borrow::Cow;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Method;
@@ -20,12 +20,18 @@ use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::multipart::Form;
 use tracing::debug;
 
-use crate::campaign::phone::PhoneNumber;
 use crate::config::Secret;
 
 use super::envelope::{self, Envelope};
-use super::media::{MediaError, MediaFile, MediaKind};
+use super::media::MediaError;
 use super::outcome::{self, Observation, Outcome, OutcomeClass, Reply, TransportKind};
+use super::requests::{self, check_id, check_paging, contact_form, invalid, paging, phone_form};
+use super::transport::{Answer, error_chain, read_capped, transport_kind};
+
+// The request types lived here first; their paths stay valid.
+pub use super::requests::{
+    ContactForm, ContactQuery, ConversationQuery, ConversationStatus, SendMessage, SendTemplate,
+};
 
 /// At most this many bytes of an answer are read (1 MiB).
 pub const BODY_CAP: usize = 1 << 20;
@@ -39,183 +45,6 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     pub timeout: Duration,
     pub user_agent: String,
-}
-
-/// A template send.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SendTemplate {
-    pub to: PhoneNumber,
-    pub from_number: Option<String>,
-    pub template_id: i64,
-}
-
-/// A free-form send: at least one of text, media, location or interactive element.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct SendMessage {
-    /// Required; `None` only so that `Default` works (sending without it is refused).
-    pub to: Option<PhoneNumber>,
-    pub from_number: Option<String>,
-    pub message: Option<String>,
-    pub media: Vec<MediaFile>,
-    /// `(latitude, longitude)`.
-    pub location: Option<(f64, f64)>,
-    pub cta_url_id: Option<i64>,
-    pub interactive_list_id: Option<i64>,
-}
-
-impl SendMessage {
-    /// A text message.
-    pub fn text(to: PhoneNumber, text: impl Into<String>) -> SendMessage {
-        SendMessage {
-            to: Some(to),
-            message: Some(text.into()),
-            ..SendMessage::default()
-        }
-    }
-
-    /// The checks made before sending that need no file access (media are
-    /// checked again, with their files, when the request is built).
-    pub fn check(&self) -> Result<(), WuttError> {
-        let to = self
-            .to
-            .as_ref()
-            .ok_or_else(|| invalid("no recipient (to)"))?;
-        check_phone(to)?;
-        check_from(self.from_number.as_deref())?;
-        if self.message.as_deref().is_some_and(|m| m.trim().is_empty()) {
-            return Err(invalid("message text is empty"));
-        }
-        for (i, m) in self.media.iter().enumerate() {
-            if self.media[..i].iter().any(|o| o.kind == m.kind) {
-                return Err(invalid(format!("more than one {} file", m.kind.field())));
-            }
-        }
-        if let Some((lat, lon)) = self.location
-            && !(lat.is_finite()
-                && lon.is_finite()
-                && (-90.0..=90.0).contains(&lat)
-                && (-180.0..=180.0).contains(&lon))
-        {
-            return Err(invalid(format!(
-                "location {lat}, {lon} is out of range (latitude ±90, longitude ±180)"
-            )));
-        }
-        let has_content = self.message.is_some()
-            || !self.media.is_empty()
-            || self.location.is_some()
-            || self.cta_url_id.is_some()
-            || self.interactive_list_id.is_some();
-        if !has_content {
-            return Err(invalid(
-                "nothing to send: give a text, a media file, a location or an interactive element",
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl SendTemplate {
-    pub fn check(&self) -> Result<(), WuttError> {
-        check_phone(&self.to)?;
-        check_from(self.from_number.as_deref())?;
-        if self.template_id < 1 {
-            return Err(invalid(format!(
-                "template id {} must be at least 1",
-                self.template_id
-            )));
-        }
-        Ok(())
-    }
-}
-
-/// The body of `contact/store` and `contact/update/{id}`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ContactForm {
-    pub firstname: String,
-    pub lastname: String,
-    pub phone: PhoneNumber,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub zip: Option<String>,
-    pub address: Option<String>,
-    /// Limits undocumented; the image limits of `send-message` are applied.
-    pub profile_image: Option<MediaFile>,
-}
-
-impl ContactForm {
-    pub fn new(
-        firstname: impl Into<String>,
-        lastname: impl Into<String>,
-        phone: PhoneNumber,
-    ) -> ContactForm {
-        ContactForm {
-            firstname: firstname.into(),
-            lastname: lastname.into(),
-            phone,
-            city: None,
-            state: None,
-            zip: None,
-            address: None,
-            profile_image: None,
-        }
-    }
-
-    pub fn check(&self) -> Result<(), WuttError> {
-        check_phone(&self.phone)?;
-        if self.firstname.trim().is_empty() || self.lastname.trim().is_empty() {
-            return Err(invalid("first name and last name are required"));
-        }
-        if self
-            .profile_image
-            .as_ref()
-            .is_some_and(|m| m.kind != MediaKind::Image)
-        {
-            return Err(invalid("the profile image must be an image"));
-        }
-        Ok(())
-    }
-}
-
-/// Query of `contact/list` (all optional).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContactQuery {
-    pub page: Option<u32>,
-    pub paginate: Option<u32>,
-    pub search: Option<String>,
-}
-
-/// Query of `inbox/conversation-list` (all optional; no status = all).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ConversationQuery {
-    pub status: Option<ConversationStatus>,
-    pub page: Option<u32>,
-    pub paginate: Option<u32>,
-}
-
-/// Conversation status codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConversationStatus {
-    Done = 1,
-    Pending = 2,
-    Important = 3,
-    Unread = 4,
-}
-
-impl ConversationStatus {
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    pub fn from_code(code: u8) -> Option<ConversationStatus> {
-        [
-            ConversationStatus::Done,
-            ConversationStatus::Pending,
-            ConversationStatus::Important,
-            ConversationStatus::Unread,
-        ]
-        .into_iter()
-        .find(|s| s.code() == code)
-    }
 }
 
 /// Errors of the non-send endpoints.
@@ -275,78 +104,6 @@ impl WuttError {
     }
 }
 
-fn invalid(why: impl Into<String>) -> WuttError {
-    WuttError::InvalidRequest(why.into())
-}
-
-fn check_phone(to: &PhoneNumber) -> Result<(), WuttError> {
-    let code = to.mobile_code();
-    if code.is_empty() || code.len() > 4 || to.country_code() == 0 {
-        return Err(invalid(format!("country code {code} is not 1 to 4 digits")));
-    }
-    if to.mobile().is_empty() || !to.mobile().bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid(format!("mobile {:?} is not digits", to.mobile())));
-    }
-    Ok(())
-}
-
-fn check_from(from: Option<&str>) -> Result<(), WuttError> {
-    if from.is_some_and(|f| f.trim().is_empty()) {
-        return Err(invalid("from number is empty"));
-    }
-    Ok(())
-}
-
-fn check_id(what: &str, id: u64) -> Result<(), WuttError> {
-    if id == 0 {
-        return Err(invalid(format!("{what} must be at least 1")));
-    }
-    Ok(())
-}
-
-fn check_paging(page: Option<u32>, paginate: Option<u32>) -> Result<(), WuttError> {
-    if page == Some(0) || paginate == Some(0) {
-        return Err(invalid("page and paginate start at 1"));
-    }
-    Ok(())
-}
-
-/// What one HTTP call observed.
-struct Answer {
-    transport: Option<TransportKind>,
-    reply: Reply,
-    retry_after: Option<Duration>,
-}
-
-impl Answer {
-    fn into_result(self) -> Result<Envelope, WuttError> {
-        let Answer {
-            transport, reply, ..
-        } = self;
-        if let Some(kind) = transport {
-            return Err(WuttError::Transport {
-                kind,
-                message: reply.error.unwrap_or_default(),
-            });
-        }
-        let http_status = reply.http_status.unwrap_or(0);
-        match reply.envelope {
-            None => Err(WuttError::NotEnvelope {
-                http_status,
-                reason: reply.error.unwrap_or_else(|| "no envelope".into()),
-                excerpt: reply.body_excerpt.unwrap_or_default(),
-            }),
-            Some(envelope) if envelope.is_success() && (200..300).contains(&http_status) => {
-                Ok(envelope)
-            }
-            Some(envelope) => Err(WuttError::Api {
-                http_status,
-                envelope,
-            }),
-        }
-    }
-}
-
 /// The Wutt API client. Cheap to clone (the connection pool is shared).
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -401,7 +158,7 @@ impl Client {
 
     /// `POST /inbox/send-message`.
     pub async fn send_message(&self, req: &SendMessage) -> Outcome {
-        match self.message_form(req).await {
+        match requests::message_form(req).await {
             Ok(form) => self.send("/inbox/send-message", form).await,
             Err(e) => Outcome::not_sent(e.to_string()),
         }
@@ -490,33 +247,6 @@ impl Client {
             .into_result()
     }
 
-    async fn message_form(&self, req: &SendMessage) -> Result<Form, WuttError> {
-        req.check()?;
-        let to = req
-            .to
-            .as_ref()
-            .ok_or_else(|| invalid("no recipient (to)"))?;
-        let mut form = phone_form(to, req.from_number.as_deref());
-        if let Some(text) = &req.message {
-            form = form.text("message", text.clone());
-        }
-        for media in &req.media {
-            form = form.part(media.kind.field(), media.part().await?);
-        }
-        if let Some((lat, lon)) = req.location {
-            form = form
-                .text("latitude", lat.to_string())
-                .text("longitude", lon.to_string());
-        }
-        if let Some(id) = req.cta_url_id {
-            form = form.text("cta_url_id", id.to_string());
-        }
-        if let Some(id) = req.interactive_list_id {
-            form = form.text("interactive_list_id", id.to_string());
-        }
-        Ok(form)
-    }
-
     async fn send(&self, path: &str, form: Form) -> Outcome {
         let answer = self.call(Method::POST, path, &[], Some(form)).await;
         let outcome = Outcome::classify(answer.transport, answer.reply, answer.retry_after);
@@ -600,7 +330,9 @@ impl Client {
             Err(why) => Reply {
                 http_status: Some(status),
                 envelope: None,
-                body_excerpt: Some(self.scrub(&envelope::excerpt(&body))),
+                // Scrubbed before the cut too: a secret straddling the end of
+                // the excerpt would otherwise leave its first bytes behind.
+                body_excerpt: Some(self.scrub(&envelope::excerpt(&self.scrub_bytes(&body)))),
                 error: Some(self.scrub(&format!("HTTP {status}: {why}"))),
             },
         };
@@ -618,6 +350,26 @@ impl Client {
             return text.to_string();
         }
         text.replace(secret, "[redacted]")
+    }
+
+    /// [`Client::scrub`] on raw bytes (the body before it is cut and decoded).
+    fn scrub_bytes<'b>(&self, body: &'b [u8]) -> Cow<'b, [u8]> {
+        let secret = self.config.client_secret.expose().as_bytes();
+        if secret.len() < 4 || !body.windows(secret.len()).any(|w| w == secret) {
+            return Cow::Borrowed(body);
+        }
+        let mut out = Vec::with_capacity(body.len());
+        let mut rest = body;
+        while !rest.is_empty() {
+            if rest.starts_with(secret) {
+                out.extend_from_slice(b"[redacted]");
+                rest = &rest[secret.len()..];
+            } else {
+                out.push(rest[0]);
+                rest = &rest[1..];
+            }
+        }
+        Cow::Owned(out)
     }
 
     fn scrub_envelope(&self, env: &mut Envelope) {
@@ -638,112 +390,4 @@ impl Client {
             _ => {}
         }
     }
-}
-
-fn phone_form(to: &PhoneNumber, from: Option<&str>) -> Form {
-    let form = Form::new()
-        .text("mobile_code", to.mobile_code())
-        .text("mobile", to.mobile().to_string());
-    match from {
-        Some(f) => form.text("from_number", f.trim().to_string()),
-        None => form,
-    }
-}
-
-async fn contact_form(c: &ContactForm) -> Result<Form, WuttError> {
-    c.check()?;
-    let mut form = Form::new()
-        .text("firstname", c.firstname.clone())
-        .text("lastname", c.lastname.clone())
-        .text("mobile_code", c.phone.mobile_code())
-        .text("mobile", c.phone.mobile().to_string());
-    for (name, value) in [
-        ("city", &c.city),
-        ("state", &c.state),
-        ("zip", &c.zip),
-        ("address", &c.address),
-    ] {
-        if let Some(v) = value {
-            form = form.text(name, v.clone());
-        }
-    }
-    if let Some(image) = &c.profile_image {
-        form = form.part("profile_image", image.part().await?);
-    }
-    Ok(form)
-}
-
-fn paging(page: Option<u32>, paginate: Option<u32>) -> Vec<(&'static str, String)> {
-    let mut q = Vec::new();
-    if let Some(p) = page {
-        q.push(("page", p.to_string()));
-    }
-    if let Some(p) = paginate {
-        q.push(("paginate", p.to_string()));
-    }
-    q
-}
-
-/// Reads at most [`BODY_CAP`] bytes; the second value says why reading stopped
-/// early (too large, broke off, timed out).
-async fn read_capped(response: &mut reqwest::Response) -> (Vec<u8>, Option<String>) {
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > BODY_CAP {
-                    let room = BODY_CAP - body.len();
-                    body.extend_from_slice(&chunk[..room]);
-                    return (
-                        body,
-                        Some(format!(
-                            "body larger than {BODY_CAP} bytes; stopped reading"
-                        )),
-                    );
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return (body, None),
-            Err(e) => {
-                let what = if e.is_timeout() {
-                    "timed out"
-                } else {
-                    "broke off"
-                };
-                let problem = format!(
-                    "the answer {what} after {} bytes: {}",
-                    body.len(),
-                    error_chain(&e)
-                );
-                return (body, Some(problem));
-            }
-        }
-    }
-}
-
-fn transport_kind(e: &reqwest::Error) -> TransportKind {
-    if e.is_builder() {
-        TransportKind::Build
-    } else if e.is_connect() {
-        TransportKind::Connect
-    } else if e.is_timeout() {
-        TransportKind::Timeout
-    } else {
-        TransportKind::Dropped
-    }
-}
-
-/// An error and its causes on one line.
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -148,7 +148,14 @@ impl MediaFile {
                 accepted: format!("{mime} for this extension, not {}", self.mime_type),
             });
         }
-        let file = tokio::fs::File::open(&self.path)
+        let mut options = tokio::fs::OpenOptions::new();
+        options.read(true);
+        // The file may have been replaced by a FIFO since it was described:
+        // opening one must not wait for a writer (check_size refuses it).
+        #[cfg(unix)]
+        options.custom_flags(libc::O_NONBLOCK);
+        let file = options
+            .open(&self.path)
             .await
             .map_err(|e| kind.unreadable(&self.file_name, e))?;
         let meta = file

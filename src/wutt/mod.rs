@@ -4,12 +4,16 @@
 //! - [`outcome`]: classification of every send answer (and transport failure)
 //!   into exactly one [`Outcome`].
 //! - [`client`]: the typed async client, one method per endpoint.
+//! - [`requests`]: the request types, their checks and their multipart bodies.
+//! - `transport`: one HTTP call — the bounded body read and transport failures.
 //! - [`media`]: media kinds and their documented type and size limits.
 
 pub mod client;
 pub mod envelope;
 pub mod media;
 pub mod outcome;
+pub mod requests;
+mod transport;
 
 pub use client::{
     BODY_CAP, Client, ClientConfig, ContactForm, ContactQuery, ConversationQuery,

@@ -140,3 +140,23 @@ pub async fn closed_port() -> SocketAddr {
     drop(listener);
     addr
 }
+
+/// The binary's own tests give up on it after this long.
+pub const BIN_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Runs the `wutt-campaign` binary with `args` and exactly the Wutt settings in
+/// `env` (inherited `WUTT_*` settings are removed first). Killed if it outlives
+/// [`BIN_DEADLINE`].
+pub async fn run_bin(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_wutt-campaign"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("WUTT_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.args(args).envs(env.iter().copied()).kill_on_drop(true);
+    tokio::time::timeout(BIN_DEADLINE, cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("wutt-campaign {args:?} did not finish"))
+        .expect("the binary runs")
+}

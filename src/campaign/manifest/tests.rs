@@ -1,0 +1,156 @@
+//! Manifest parsing and validation; media paths are tested with real files in
+//! `tests/campaign_files.rs`.
+
+use chrono::{TimeZone, Utc};
+
+use super::*;
+
+fn problems(text: &str) -> Vec<Problem> {
+    Manifest::parse(text).expect_err("should be refused")
+}
+
+fn columns(text: &str) -> Vec<String> {
+    problems(text)
+        .into_iter()
+        .filter_map(|p| p.column)
+        .collect()
+}
+
+#[test]
+fn a_full_manifest_parses() {
+    let m = Manifest::parse(
+        r#"
+name = "Eid offer"
+message = "Hi {{firstname}}"
+from_number = "+8801700000000"
+start_at = 2026-12-01T09:00:00+06:00
+expires_at = "2026-12-03T00:00:00Z"
+rate_per_second = 5.5
+max_attempts = 3
+image = "banner.png"
+latitude = 23.8
+longitude = 90.4
+send_window = { start = "09:00", end = "21:00", timezone = "Asia/Dhaka" }
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        m.start_at,
+        Some(Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap())
+    );
+    assert!(m.has_non_text_content());
+    let window = m.send_window.unwrap();
+    assert!(window.allows(Utc.with_ymd_and_hms(2026, 12, 1, 4, 0, 0).unwrap()));
+    assert!(!window.allows(Utc.with_ymd_and_hms(2026, 12, 1, 16, 0, 0).unwrap()));
+}
+
+#[test]
+fn an_empty_manifest_is_the_default() {
+    assert_eq!(Manifest::parse("").unwrap(), Manifest::default());
+}
+
+#[test]
+fn unknown_keys_are_errors_with_a_line() {
+    let p = problems("name = \"x\"\ntemplte_id = 4\n");
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].line, Some(2));
+    assert!(p[0].reason.contains("templte_id"), "{}", p[0].reason);
+    assert!(
+        !problems("[send_window]\nstart = \"09:00\"\nend = \"10:00\"\ntz = \"UTC\"\n").is_empty()
+    );
+}
+
+#[test]
+fn every_problem_is_reported_with_its_key() {
+    let cols = columns(
+        r#"
+name = " "
+template_id = 0
+message = "hi"
+rate_per_second = 0
+max_attempts = 101
+start_at = "2026-12-02T00:00:00Z"
+expires_at = "2026-12-01T00:00:00Z"
+latitude = 91
+send_window = { start = "9am", end = "25:00", timezone = "Mars/Olympus" }
+"#,
+    );
+    for key in [
+        "name",
+        "template_id",
+        "message",
+        "rate_per_second",
+        "max_attempts",
+        "expires_at",
+        "latitude",
+        "longitude",
+        "send_window.start",
+        "send_window.end",
+        "send_window.timezone",
+    ] {
+        assert!(cols.iter().any(|c| c == key), "{key} missing from {cols:?}");
+    }
+}
+
+#[test]
+fn template_excludes_text_content() {
+    let cols = columns("template_id = 7\nmessage = \"hi\"\nimage = \"a.png\"\n");
+    assert_eq!(cols, ["message", "image"]);
+    assert!(Manifest::parse("template_id = 7\nfrom_number = \"+1\"\n").is_ok());
+}
+
+#[test]
+fn datetimes_need_an_offset() {
+    let p = problems("start_at = 2026-12-01T09:00:00\n");
+    assert!(p[0].reason.contains("UTC offset"), "{}", p[0].reason);
+    assert!(!problems("start_at = \"tomorrow\"\n").is_empty());
+}
+
+#[test]
+fn overnight_windows_wrap_midnight() {
+    let w = SendWindow {
+        start: "22:00".into(),
+        end: "06:00".into(),
+        timezone: "UTC".into(),
+    };
+    assert!(w.check().is_ok());
+    assert!(w.allows(Utc.with_ymd_and_hms(2026, 1, 1, 23, 0, 0).unwrap()));
+    assert!(w.allows(Utc.with_ymd_and_hms(2026, 1, 1, 5, 59, 0).unwrap()));
+    assert!(!w.allows(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()));
+    let empty = SendWindow {
+        end: "22:00".into(),
+        ..w
+    };
+    assert!(empty.check().is_err());
+}
+
+#[test]
+fn non_finite_numbers_are_refused_not_trusted() {
+    for value in ["nan", "+inf", "-inf", "-nan"] {
+        let text = format!("rate_per_second = {value}\nlatitude = {value}\nlongitude = {value}\n");
+        let cols = columns(&text);
+        for key in ["rate_per_second", "latitude", "longitude"] {
+            assert!(cols.iter().any(|c| c == key), "{value}: {key} in {cols:?}");
+        }
+    }
+}
+
+#[test]
+fn errors_after_multibyte_text_name_their_line() {
+    let p = problems("name = \"Eid অফার ✨\"\n# ঈদ মোবারক\nrate_per_second = \"fast\"\n");
+    assert_eq!(p[0].line, Some(3), "{p:?}");
+    assert_eq!(line_of("ab\ncd", 100), 2);
+    assert_eq!(line_of("é\n", 1), 1);
+}
+
+#[test]
+fn an_oversized_or_special_manifest_is_refused_without_reading_it_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.toml");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(MAX_MANIFEST_BYTES + 1).unwrap();
+    let p = Manifest::load(&big).unwrap_err();
+    assert!(p[0].reason.contains("larger than"), "{p:?}");
+    let p = Manifest::load(dir.path()).unwrap_err();
+    assert!(p[0].reason.contains("not a regular file"), "{p:?}");
+}

@@ -1,0 +1,419 @@
+//! Loading one file: check everything that can reject it, then write the
+//! campaign, its media and every recipient in one transaction (COPY), then move
+//! the files. A file is a whole campaign or nothing.
+
+use std::path::{Path, PathBuf};
+
+use sqlx::PgPool;
+
+use crate::campaign::Problem;
+use crate::campaign::csv::CsvSource;
+use crate::campaign::plan::Planner;
+use crate::queue::load::{ExistingCampaign, LoadTx, NewCampaign, NewMedia, RowEncoder};
+use crate::wutt;
+
+use super::classify::{Classifier, PhoneSet, StateCounts};
+use super::folder::{self, CampaignsDir};
+use super::problems::{self, ProblemList};
+use super::source::CampaignFile;
+use super::templates::{self, TemplateCheck};
+use super::{IngestOptions, stream};
+
+/// A loaded campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub campaign_id: i64,
+    pub name: String,
+    pub counts: StateCounts,
+    /// `None`: the API could not be asked; the delivery stage checks again.
+    pub template_verified: Option<bool>,
+    pub warnings: Vec<String>,
+    pub moved_to: Option<PathBuf>,
+}
+
+/// What became of a file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadOutcome {
+    Loaded(Loaded),
+    /// Not loaded: `problems` stop it; `invalid_rows` would have loaded as `invalid`.
+    Rejected {
+        problems: ProblemList,
+        invalid_rows: ProblemList,
+        moved_to: Option<PathBuf>,
+    },
+    /// The same content was loaded before as this campaign.
+    Duplicate {
+        campaign_id: i64,
+        name: String,
+        moved_to: Option<PathBuf>,
+    },
+    /// Another runner loaded this very file just now and moves it.
+    TakenByOther {
+        campaign_id: i64,
+    },
+    /// The file disappeared (another runner moved it).
+    Gone,
+}
+
+/// A runtime failure: the file stays where it is and can be tried again.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Everything checked before the transaction.
+pub struct Prepared {
+    pub file: CampaignFile,
+    pub source: CsvSource,
+    pub planner: Planner,
+    pub templates: TemplateCheck,
+    pub media: Vec<NewMedia>,
+    pub campaign: NewCampaign,
+    pub warnings: Vec<String>,
+}
+
+/// Reads, hashes and checks a drop. `Err` holds every problem found.
+pub async fn prepare(
+    file: CampaignFile,
+    client: Option<&wutt::Client>,
+) -> Result<Prepared, ProblemList> {
+    let file2 = file.clone();
+    let (source, planner) = blocking(move || file2.open_rows()).await?;
+    let mut warnings = Vec::new();
+    let uses_templates = file.may_use_templates(source.headers());
+    let templates = match (uses_templates, client) {
+        (false, _) => TemplateCheck::Unavailable("no template used".into()),
+        (true, None) => TemplateCheck::Unavailable("no API credentials configured".into()),
+        (true, Some(c)) => templates::fetch(c).await,
+    };
+    if let (true, TemplateCheck::Unavailable(why)) = (uses_templates, &templates) {
+        warnings.push(format!(
+            "templates not verified ({why}); they are checked again before the first send"
+        ));
+    }
+    let mut found = ProblemList::default();
+    if let Some(Some(reason)) = file.manifest.template_id.and_then(|t| templates.refusal(t)) {
+        found.push(Problem {
+            line: None,
+            column: Some("template_id".into()),
+            value: file.manifest.template_id.map(|t| t.to_string()),
+            reason,
+        });
+    }
+    let (m, dir) = (file.manifest.clone(), file.folder());
+    let media = match blocking(move || super::media::capture(&m, &dir)).await {
+        Ok(media) => media,
+        Err(ps) => {
+            found.extend(ps.listed);
+            Vec::new()
+        }
+    };
+    let verified = matches!(templates, TemplateCheck::Known(_)) && uses_templates;
+    let campaign = match file.new_campaign(verified.then_some(true)) {
+        Ok(c) => Some(c),
+        Err(ps) => {
+            found.extend(ps.listed);
+            None
+        }
+    };
+    match campaign {
+        Some(campaign) if found.is_empty() => Ok(Prepared {
+            file,
+            source,
+            planner,
+            templates,
+            media,
+            campaign,
+            warnings,
+        }),
+        _ => Err(found),
+    }
+}
+
+async fn blocking<T, E>(f: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, ProblemList>
+where
+    T: Send + 'static,
+    E: Into<ProblemList> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(move || f().map_err(Into::into)).await {
+        Ok(r) => r,
+        Err(e) => Err(problems::single(format!(
+            "internal error while reading: {e}"
+        ))),
+    }
+}
+
+impl From<Vec<Problem>> for ProblemList {
+    fn from(ps: Vec<Problem>) -> Self {
+        let mut l = ProblemList::default();
+        l.extend(ps);
+        l
+    }
+}
+
+/// Loads one campaign file. Files in the inbox are moved to `processed/` or
+/// `rejected/`; files elsewhere (`load /some/file.csv`) stay where they are.
+pub async fn load_file(
+    pool: &PgPool,
+    dir: &CampaignsDir,
+    csv: &Path,
+    _opts: &IngestOptions,
+    client: Option<&wutt::Client>,
+) -> Result<LoadOutcome, LoadError> {
+    let in_inbox = dir.in_inbox(csv);
+    if !csv.exists() && std::fs::symlink_metadata(csv).is_err() {
+        return Ok(LoadOutcome::Gone);
+    }
+    let manifest = folder::manifest_for(csv);
+    if in_inbox {
+        let inbox = dir.inbox();
+        let hostile = folder::check_inside(csv, &inbox).err().or_else(|| {
+            let m = manifest.as_deref()?;
+            folder::check_inside(m, &inbox)
+                .err()
+                .map(|r| format!("manifest: {r}"))
+        });
+        if let Some(reason) = hostile {
+            return Ok(match reject_hostile(dir, csv, &reason)? {
+                Some(moved) => rejected(problems::single(reason), Some(moved)),
+                None => LoadOutcome::Gone,
+            });
+        }
+    }
+    let (c, m) = (csv.to_path_buf(), manifest.clone());
+    let file = match blocking(move || CampaignFile::read(&c, m.as_deref())).await {
+        Ok(f) => f,
+        Err(_) if !csv.exists() => return Ok(LoadOutcome::Gone),
+        Err(ps) => return reject(dir, csv, in_inbox, ps, ProblemList::default()),
+    };
+    if let Some(existing) = crate::queue::load::find_by_source(pool, &file.sha256).await? {
+        return duplicate(dir, &file, in_inbox, existing);
+    }
+    let prepared = match prepare(file.clone(), client).await {
+        Ok(p) => p,
+        Err(ps) => return reject(dir, csv, in_inbox, ps, ProblemList::default()),
+    };
+    for w in &prepared.warnings {
+        tracing::warn!(file = %file.file_name, "{w}");
+    }
+    let outcome = write(pool, prepared).await?;
+    match outcome {
+        Written::Loaded(mut loaded) => {
+            if in_inbox {
+                loaded.moved_to = move_loaded(dir, &file, loaded.campaign_id)?;
+            }
+            tracing::info!(campaign = loaded.campaign_id, name = %loaded.name,
+                counts = ?loaded.counts, "campaign loaded");
+            Ok(LoadOutcome::Loaded(loaded))
+        }
+        Written::Existing(existing) => duplicate(dir, &file, in_inbox, existing),
+        Written::Rejected(ps, rows) => reject(dir, csv, in_inbox, ps, rows),
+    }
+}
+
+enum Written {
+    Loaded(Loaded),
+    Existing(ExistingCampaign),
+    Rejected(ProblemList, ProblemList),
+}
+
+/// The transaction: lock, re-check, campaign, media, COPY, commit.
+async fn write(pool: &PgPool, p: Prepared) -> Result<Written, LoadError> {
+    let sha = p.file.sha256.clone();
+    let mut tx = LoadTx::begin(pool, &sha).await?;
+    if let Some(existing) = tx.existing(&sha).await? {
+        tx.rollback().await?;
+        return Ok(Written::Existing(existing));
+    }
+    let mut suppressed = PhoneSet::default();
+    tx.for_each_suppression(|c, m| suppressed.insert(c, m))
+        .await?;
+    let (id, name) = tx.insert_campaign(&p.campaign).await?;
+    for m in &p.media {
+        tx.insert_media(id, m).await?;
+    }
+    let encoder = RowEncoder::new(id, tx.start_at(id).await?);
+    let classifier = Classifier::new(suppressed, p.templates);
+    let (sender, mut chunks) = tokio::sync::mpsc::channel(4);
+    let label = p.file.file_name.clone();
+    let (source, planner) = (p.source, p.planner);
+    let producer = tokio::task::spawn_blocking(move || {
+        stream::to_copy(source, &planner, classifier, &encoder, sender, &label)
+    });
+    let copied = tx.copy_recipients(&mut chunks).await;
+    drop(chunks);
+    let streamed = producer
+        .await
+        .map_err(|e| LoadError::Internal(format!("reading the file failed: {e}")))?;
+    let copied = match copied {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = tx.rollback().await;
+            return Err(e.into());
+        }
+    };
+    let c = streamed.classifier;
+    let mut fatal = ProblemList::default();
+    fatal.extend(streamed.fatal);
+    if streamed.rows == 0 && fatal.is_empty() {
+        fatal.push(Problem::file("the file has no data rows"));
+    }
+    fatal.extend(c.file_problems.listed.iter().cloned());
+    if !fatal.is_empty() {
+        tx.rollback().await?;
+        return Ok(Written::Rejected(fatal, c.row_problems));
+    }
+    if copied != streamed.rows || tx.recipient_count(id).await? != streamed.rows as i64 {
+        tx.rollback().await?;
+        return Err(LoadError::Internal(format!(
+            "{} rows read but {copied} written; nothing was loaded",
+            streamed.rows
+        )));
+    }
+    tx.commit().await?;
+    Ok(Written::Loaded(Loaded {
+        campaign_id: id,
+        name,
+        counts: c.counts,
+        template_verified: p.campaign.template_verified,
+        warnings: p.warnings,
+        moved_to: None,
+    }))
+}
+
+fn move_loaded(
+    dir: &CampaignsDir,
+    f: &CampaignFile,
+    id: i64,
+) -> Result<Option<PathBuf>, LoadError> {
+    let moved = folder::move_into(&f.csv, &dir.processed(), &format!("{id}-{}", f.file_name))?;
+    if let Some(m) = &f.manifest_path {
+        let name = m.file_name().map(|n| n.to_string_lossy().into_owned());
+        folder::move_into(
+            m,
+            &dir.processed(),
+            &format!("{id}-{}", name.unwrap_or_default()),
+        )?;
+    }
+    Ok(moved)
+}
+
+fn rejected(problems: ProblemList, moved_to: Option<PathBuf>) -> LoadOutcome {
+    LoadOutcome::Rejected {
+        problems,
+        invalid_rows: ProblemList::default(),
+        moved_to,
+    }
+}
+
+/// Moves a file that must not be read (hostile name or symlink) to `rejected/`.
+pub fn reject_hostile(
+    dir: &CampaignsDir,
+    path: &Path,
+    reason: &str,
+) -> Result<Option<PathBuf>, LoadError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file.csv".into());
+    let moved = folder::move_into(path, &dir.rejected(), &name)?;
+    if let Some(m) = &moved {
+        problems::write_errors(m, &name, "rejected, not loaded", &format!("{reason}\n"));
+    }
+    Ok(moved)
+}
+
+fn reject(
+    dir: &CampaignsDir,
+    csv: &Path,
+    in_inbox: bool,
+    ps: ProblemList,
+    rows: ProblemList,
+) -> Result<LoadOutcome, LoadError> {
+    let name = csv
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    tracing::warn!(file = %name, problems = ps.total(), "rejected");
+    let mut moved_to = None;
+    if in_inbox {
+        let Some(moved) = folder::move_into(csv, &dir.rejected(), &name)? else {
+            return Ok(LoadOutcome::Gone);
+        };
+        if let Some(m) = folder::manifest_for(csv) {
+            let mname = m.file_name().map(|n| n.to_string_lossy().into_owned());
+            folder::move_into(&m, &dir.rejected(), &mname.unwrap_or_default())?;
+        }
+        let mut body = format!(
+            "{} problem(s) stop this file from loading:\n{}",
+            ps.total(),
+            ps.render()
+        );
+        if !rows.is_empty() {
+            body.push_str(&format!(
+                "\n{} row(s) would load as invalid:\n{}",
+                rows.total(),
+                rows.render()
+            ));
+        }
+        problems::write_errors(&moved, &name, "rejected, nothing was loaded", &body);
+        moved_to = Some(moved);
+    }
+    Ok(LoadOutcome::Rejected {
+        problems: ps,
+        invalid_rows: rows,
+        moved_to,
+    })
+}
+
+/// Same content as an existing campaign: a re-drop is moved aside with a note;
+/// the very file another runner is loading right now is left to that runner.
+fn duplicate(
+    dir: &CampaignsDir,
+    f: &CampaignFile,
+    in_inbox: bool,
+    existing: ExistingCampaign,
+) -> Result<LoadOutcome, LoadError> {
+    let mut moved_to = None;
+    if in_inbox {
+        let processed = dir
+            .processed()
+            .join(format!("{}-{}", existing.id, f.file_name));
+        let being_moved = existing.source_file == f.file_name
+            && existing.age_seconds < 600.0
+            && std::fs::symlink_metadata(&processed).is_err();
+        if being_moved {
+            return Ok(LoadOutcome::TakenByOther {
+                campaign_id: existing.id,
+            });
+        }
+        let Some(moved) = folder::move_into(&f.csv, &dir.rejected(), &f.file_name)? else {
+            return Ok(LoadOutcome::Gone);
+        };
+        if let Some(m) = &f.manifest_path {
+            let mname = m.file_name().map(|n| n.to_string_lossy().into_owned());
+            folder::move_into(m, &dir.rejected(), &mname.unwrap_or_default())?;
+        }
+        let note = format!(
+            "This file has the same content as campaign {} {:?}, loaded from {} on {}.\n\
+             It was not loaded again, so nobody receives the message twice.\n",
+            existing.id,
+            existing.name,
+            existing.source_file,
+            existing.created_at.to_rfc3339()
+        );
+        problems::write_errors(&moved, &f.file_name, "duplicate, not loaded", &note);
+        moved_to = Some(moved);
+    }
+    tracing::warn!(file = %f.file_name, campaign = existing.id, "same content as an existing campaign; not loaded again");
+    Ok(LoadOutcome::Duplicate {
+        campaign_id: existing.id,
+        name: existing.name,
+        moved_to,
+    })
+}

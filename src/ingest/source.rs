@@ -1,0 +1,224 @@
+//! One drop read from disk: its manifest, the content hash (CSV bytes then
+//! manifest bytes) that identifies it, and the campaign row it describes.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveTime;
+use sha2::{Digest as _, Sha256};
+
+use crate::campaign::Problem;
+use crate::campaign::csv::CsvSource;
+use crate::campaign::manifest::Manifest;
+use crate::campaign::plan::Planner;
+use crate::queue::load::NewCampaign;
+
+use super::problems::ProblemList;
+
+/// A campaign CSV with its manifest, hashed.
+#[derive(Debug, Clone)]
+pub struct CampaignFile {
+    pub csv: PathBuf,
+    /// The CSV's file name (UTF-8 checked).
+    pub file_name: String,
+    pub manifest_path: Option<PathBuf>,
+    pub manifest: Manifest,
+    manifest_text: String,
+    pub sha256: Vec<u8>,
+}
+
+impl CampaignFile {
+    /// Reads the manifest and hashes both files (blocking I/O).
+    pub fn read(csv: &Path, manifest_path: Option<&Path>) -> Result<CampaignFile, ProblemList> {
+        let mut problems = ProblemList::default();
+        let file_name = csv
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| super::problems::single("the file name is not valid UTF-8; rename it"))?
+            .to_string();
+        let mut hasher = Sha256::new();
+        let mut file = std::fs::File::open(csv)
+            .map_err(|e| super::problems::single(format!("cannot open {file_name}: {e}")))?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => hasher.update(&buf[..n]),
+                Err(e) => return Err(super::problems::single(format!("cannot read: {e}"))),
+            }
+        }
+        let mut manifest = Manifest::default();
+        let mut manifest_text = String::new();
+        if let Some(m) = manifest_path {
+            match std::fs::read(m) {
+                Err(e) => problems.push(Problem::file(format!("manifest: cannot read: {e}"))),
+                Ok(bytes) => {
+                    hasher.update(&bytes);
+                    match String::from_utf8(bytes) {
+                        Err(_) => problems.push(Problem::file("manifest: not UTF-8 text")),
+                        Ok(text) => match Manifest::parse(&text) {
+                            Ok(parsed) => {
+                                manifest = parsed;
+                                manifest_text = text;
+                            }
+                            Err(ps) => problems.extend(ps),
+                        },
+                    }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(CampaignFile {
+            csv: csv.to_path_buf(),
+            file_name,
+            manifest_path: manifest_path.map(Path::to_path_buf),
+            manifest,
+            manifest_text,
+            sha256: hasher.finalize().to_vec(),
+        })
+    }
+
+    /// Opens the rows and checks the header against the manifest (blocking).
+    pub fn open_rows(&self) -> Result<(CsvSource, Planner), ProblemList> {
+        let source = CsvSource::open(&self.csv).map_err(|p| {
+            let mut l = ProblemList::default();
+            l.push(p);
+            l
+        })?;
+        let planner = Planner::new(&self.manifest, source.headers()).map_err(|ps| {
+            let mut l = ProblemList::default();
+            l.extend(ps);
+            l
+        })?;
+        Ok((source, planner))
+    }
+
+    /// Whether any template may be used: in the manifest or a `template_id` column.
+    pub fn may_use_templates(&self, headers: &[String]) -> bool {
+        self.manifest.template_id.is_some()
+            || headers
+                .iter()
+                .any(|h| h.trim().eq_ignore_ascii_case("template_id"))
+    }
+
+    /// The manifest's name, else the file's stem.
+    pub fn campaign_name(&self) -> String {
+        match self.manifest.name.as_deref().map(str::trim) {
+            Some(n) if !n.is_empty() => n.to_string(),
+            _ => Path::new(&self.file_name)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| self.file_name.clone()),
+        }
+    }
+
+    /// The campaign row; settings the database would refuse are problems here.
+    pub fn new_campaign(
+        &self,
+        template_verified: Option<bool>,
+    ) -> Result<NewCampaign, ProblemList> {
+        let m = &self.manifest;
+        let mut problems = ProblemList::default();
+        let mut bad = |key: &str, value: String, reason: &str| {
+            problems.push(Problem {
+                line: None,
+                column: Some(key.into()),
+                value: Some(value),
+                reason: reason.into(),
+            })
+        };
+        let max_attempts = m.max_attempts.map(|n| n.min(1000) as i32);
+        if let Some(n) = m.max_attempts.filter(|n| !(1..=100).contains(n)) {
+            bad("max_attempts", n.to_string(), "must be between 1 and 100");
+        }
+        if let Some(r) = m.rate_per_second.filter(|r| !(r.is_finite() && *r > 0.0)) {
+            bad(
+                "rate_per_second",
+                r.to_string(),
+                "must be a positive number",
+            );
+        }
+        let mut send_window = None;
+        if let Some(w) = &m.send_window {
+            let start = NaiveTime::parse_from_str(w.start.trim(), "%H:%M");
+            let end = NaiveTime::parse_from_str(w.end.trim(), "%H:%M");
+            let tz_ok = w.timezone.parse::<chrono_tz::Tz>().is_ok();
+            if start.is_err() {
+                bad("send_window.start", w.start.clone(), "not a time HH:MM");
+            }
+            if end.is_err() {
+                bad("send_window.end", w.end.clone(), "not a time HH:MM");
+            }
+            if !tz_ok {
+                bad(
+                    "send_window.timezone",
+                    w.timezone.clone(),
+                    "not an IANA timezone",
+                );
+            }
+            if let (Ok(s), Ok(e), true) = (start, end, tz_ok) {
+                send_window = Some((s, e, w.timezone.clone()));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(NewCampaign {
+            name: self.campaign_name(),
+            source_sha256: self.sha256.clone(),
+            source_file: self.file_name.clone(),
+            template_id: m.template_id,
+            message_template: m.message.clone(),
+            from_number: m.from_number.clone(),
+            latitude: m.latitude,
+            longitude: m.longitude,
+            cta_url_id: m.cta_url_id,
+            interactive_list_id: m.interactive_list_id,
+            start_at: m.start_at,
+            expires_at: m.expires_at,
+            send_window,
+            rate_per_second: m.rate_per_second,
+            max_attempts,
+            template_verified,
+            manifest: manifest_json(&self.manifest_text),
+        })
+    }
+
+    /// The folder the manifest's relative paths start from.
+    pub fn folder(&self) -> PathBuf {
+        let dir = self
+            .manifest_path
+            .as_deref()
+            .unwrap_or(&self.csv)
+            .parent()
+            .unwrap_or(Path::new("."));
+        if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir.to_path_buf()
+        }
+    }
+}
+
+/// The manifest as JSON for `campaigns.manifest` (dates as RFC 3339 strings).
+fn manifest_json(text: &str) -> serde_json::Value {
+    fn convert(v: toml::Value) -> serde_json::Value {
+        use serde_json::Value as J;
+        match v {
+            toml::Value::String(s) => J::String(s),
+            toml::Value::Integer(i) => J::from(i),
+            toml::Value::Float(f) => J::from(f),
+            toml::Value::Boolean(b) => J::Bool(b),
+            toml::Value::Datetime(d) => J::String(d.to_string()),
+            toml::Value::Array(a) => J::Array(a.into_iter().map(convert).collect()),
+            toml::Value::Table(t) => {
+                J::Object(t.into_iter().map(|(k, v)| (k, convert(v))).collect())
+            }
+        }
+    }
+    toml::from_str::<toml::Table>(text)
+        .map(|t| convert(toml::Value::Table(t)))
+        .unwrap_or_else(|_| serde_json::json!({}))
+}

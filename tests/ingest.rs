@@ -1,0 +1,501 @@
+//! The drop folder against real PostgreSQL: atomic loads, every row accounted
+//! for, rejections with every problem, duplicates by content, concurrent
+//! runners, the opt-out list, ignored and unsettled files, hostile symlinks and
+//! dry runs. Every test writes its own files into a temporary folder.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use sqlx::PgPool;
+use wutt_campaign::campaign::phone::PhoneNumber;
+use wutt_campaign::db::testing::TestDb;
+use wutt_campaign::ingest::{self, CampaignsDir, IngestOptions, LoadOutcome};
+use wutt_campaign::queue::suppress;
+
+fn setup() -> (tempfile::TempDir, CampaignsDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = CampaignsDir::new(tmp.path().join("campaigns"));
+    dir.ensure().unwrap();
+    (tmp, dir)
+}
+
+fn now() -> IngestOptions {
+    IngestOptions {
+        settle: Duration::ZERO,
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `n` rows `+8801711NNNNNN,Name N`.
+fn phones_csv(n: u32) -> String {
+    let mut s = String::from("phone,firstname\n");
+    for i in 0..n {
+        s.push_str(&format!("+8801711{:06},Name {i}\n", i));
+    }
+    s
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+async fn count(pool: &PgPool, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+async fn states(pool: &PgPool) -> Vec<(i32, String, Option<i32>)> {
+    sqlx::query_as("SELECT row_number, state, duplicate_of FROM recipients ORDER BY row_number")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_file_loads_as_one_whole_campaign() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    write(&dir.inbox(), "spring.csv", &phones_csv(25));
+    write(
+        &dir.inbox(),
+        "spring.toml",
+        "name = \"Spring sale\"\nmessage = \"Hi {{firstname}}!\"\nstart_at = \"2030-01-02T03:04:05Z\"\n",
+    );
+    let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(summary.loaded.len(), 1, "{summary:?}");
+    let loaded = &summary.loaded[0];
+    assert_eq!(loaded.name, "Spring sale");
+    assert_eq!(loaded.counts.queued, 25);
+    let id = loaded.campaign_id;
+    assert_eq!(
+        names(&dir.processed()),
+        vec![format!("{id}-spring.csv"), format!("{id}-spring.toml")]
+    );
+    assert!(names(&dir.inbox()).is_empty());
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM recipients").await, 25);
+    let (msg, due, vars): (String, bool, serde_json::Value) = sqlx::query_as(
+        "SELECT r.message, r.next_attempt_at = c.start_at, r.variables
+         FROM recipients r JOIN campaigns c ON c.id = r.campaign_id WHERE r.row_number = 3",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(msg, "Hi Name 2!");
+    assert!(due, "queued rows wait for the campaign's start_at");
+    assert_eq!(vars["firstname"], "Name 2");
+    let (code, mobile): (String, String) =
+        sqlx::query_as("SELECT mobile_code, mobile FROM recipients WHERE row_number = 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!((code.as_str(), mobile.as_str()), ("880", "1711000000"));
+}
+
+#[tokio::test]
+async fn every_data_row_becomes_one_recipient_row_even_in_a_messy_file() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    // 7 data rows: a valid one, a quoted multi-line note, a bad number, an empty
+    // number, a ragged row, a repeat, and one with a tab and a backslash.
+    let text = "phone;firstname;note\r\n\
+                +8801711000001;Ann;plain\r\n\
+                +8801711000002;Bob;\"two\r\nlines; and \"\"quotes\"\"\"\r\n\
+                12ab;Cy;bad\r\n\
+                ;Dee;empty\r\n\
+                \r\n\
+                +8801711000003;Eve\r\n\
+                +880 1711-000001;Ann again;repeat\r\n\
+                +8801711000004;F\\g;a\ttab\r\n";
+    write(&dir.inbox(), "messy.csv", text);
+    write(
+        &dir.inbox(),
+        "messy.toml",
+        "message = \"Hello {{firstname}}\"\n",
+    );
+    let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(summary.loaded.len(), 1, "{summary:?}");
+    let c = summary.loaded[0].counts;
+    assert_eq!(c.total(), 7, "{c:?}");
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM recipients").await, 7);
+    // Bad number, empty number and the short (ragged) row are invalid.
+    assert_eq!((c.invalid, c.duplicate), (3, 1), "{c:?}");
+    let note: String =
+        sqlx::query_scalar("SELECT variables->>'note' FROM recipients WHERE row_number = 2")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(note, "two\r\nlines; and \"quotes\"");
+    let msg: String = sqlx::query_scalar("SELECT message FROM recipients WHERE row_number = 7")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(msg, "Hello F\\g");
+    let err: Option<String> =
+        sqlx::query_scalar("SELECT error FROM recipients WHERE row_number = 3")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(err.is_some_and(|e| !e.is_empty()));
+}
+
+#[tokio::test]
+async fn a_rejected_file_leaves_nothing_and_lists_every_problem() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    write(&dir.inbox(), "typo.csv", &phones_csv(3));
+    write(
+        &dir.inbox(),
+        "typo.toml",
+        "message = \"Hi {{first_name}}, {{city}}\"\n",
+    );
+    write(&dir.inbox(), "keys.csv", &phones_csv(3));
+    write(&dir.inbox(), "keys.toml", "mesage = \"Hi\"\n");
+    let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(summary.rejected.len(), 2, "{summary:?}");
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 0);
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM recipients").await, 0);
+    assert!(names(&dir.inbox()).is_empty());
+    let rejected = names(&dir.rejected());
+    for f in [
+        "typo.csv",
+        "typo.toml",
+        "typo.errors.txt",
+        "keys.csv",
+        "keys.errors.txt",
+    ] {
+        assert!(rejected.contains(&f.to_string()), "{f} in {rejected:?}");
+    }
+    let errors = std::fs::read_to_string(dir.rejected().join("typo.errors.txt")).unwrap();
+    assert!(
+        errors.contains("first_name") && errors.contains("city"),
+        "{errors}"
+    );
+    let errors = std::fs::read_to_string(dir.rejected().join("keys.errors.txt")).unwrap();
+    assert!(errors.contains("mesage"), "{errors}");
+}
+
+#[tokio::test]
+async fn an_empty_or_header_only_file_is_rejected() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    write(&dir.inbox(), "empty.csv", "");
+    write(&dir.inbox(), "header.csv", "phone,firstname\n");
+    write(&dir.inbox(), "header.toml", "message = \"Hi\"\n");
+    let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(summary.rejected.len(), 2, "{summary:?}");
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 0);
+    assert!(names(&dir.rejected()).contains(&"header.errors.txt".to_string()));
+}
+
+#[tokio::test]
+async fn the_same_content_under_another_name_is_not_loaded_twice() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    let manifest = "message = \"Hi {{firstname}}\"\n";
+    write(&dir.inbox(), "a.csv", &phones_csv(4));
+    write(&dir.inbox(), "a.toml", manifest);
+    let first = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    let id = first.loaded[0].campaign_id;
+    write(&dir.inbox(), "copy of a.csv", &phones_csv(4));
+    write(&dir.inbox(), "copy of a.toml", manifest);
+    let second = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(second.duplicates, vec![("copy of a.csv".to_string(), id)]);
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 1);
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM recipients").await, 4);
+    let note = std::fs::read_to_string(dir.rejected().join("copy of a.errors.txt")).unwrap();
+    assert!(note.contains(&format!("campaign {id}")), "{note}");
+    // Different manifest = different drop, and a name that is taken gets a suffix.
+    write(&dir.inbox(), "a.csv", &phones_csv(4));
+    write(&dir.inbox(), "a.toml", "message = \"Bye {{firstname}}\"\n");
+    let third = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(third.loaded.len(), 1, "{third:?}");
+    assert_eq!(third.loaded[0].name, "a (2)");
+}
+
+#[tokio::test]
+async fn two_runners_on_one_inbox_load_each_file_once() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    for i in 0..6 {
+        write(&dir.inbox(), &format!("f{i}.csv"), &phones_csv(200 + i));
+        write(&dir.inbox(), &format!("f{i}.toml"), "message = \"Hi\"\n");
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let (url, dir) = (db.url.clone(), dir.clone());
+        tasks.push(tokio::spawn(async move {
+            let pool = wutt_campaign::db::connect(&url, 4, Duration::from_secs(5))
+                .await
+                .unwrap();
+            ingest::ingest_inbox(&pool, &dir, &now(), None)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut loaded = 0;
+    for t in tasks {
+        let s = t.await.unwrap();
+        assert!(s.errors.is_empty() && s.rejected.is_empty(), "{s:?}");
+        loaded += s.loaded.len();
+    }
+    assert_eq!(loaded, 6);
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 6);
+    let expected: i64 = (0..6).map(|i| 200 + i).sum();
+    assert_eq!(
+        count(&db.pool, "SELECT count(*) FROM recipients").await,
+        expected
+    );
+    assert!(names(&dir.inbox()).is_empty(), "{:?}", names(&dir.inbox()));
+    assert_eq!(names(&dir.processed()).len(), 12);
+    assert!(names(&dir.rejected()).is_empty());
+}
+
+#[tokio::test]
+async fn opted_out_and_repeated_numbers_get_their_states() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    let out = PhoneNumber::parse_international("+8801711000002").unwrap();
+    assert!(
+        suppress::add(&db.pool, &out, "+8801711000002", "asked", "test")
+            .await
+            .unwrap()
+    );
+    let text = "mobile_code,mobile,firstname\n880,01711000001,A\n880,01711000002,B\n880,1711000001,C\n880,01711000003,D\n880,01711000001,E\n";
+    write(&dir.inbox(), "s.csv", text);
+    write(&dir.inbox(), "s.toml", "message = \"Hi\"\n");
+    let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(summary.loaded.len(), 1, "{summary:?}");
+    assert_eq!(
+        states(&db.pool).await,
+        vec![
+            (1, "queued".into(), None),
+            (2, "suppressed".into(), None),
+            (3, "duplicate".into(), Some(1)),
+            (4, "queued".into(), None),
+            (5, "duplicate".into(), Some(1)),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn leftovers_are_ignored_and_unsettled_files_wait() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    for name in [
+        ".hidden.csv",
+        "a.csv.tmp",
+        "b.csv.part",
+        "~$c.csv",
+        "notes.txt",
+        "lonely.toml",
+    ] {
+        write(&dir.inbox(), name, &phones_csv(2));
+    }
+    let fresh = write(&dir.inbox(), "fresh.csv", &phones_csv(2));
+    write(&dir.inbox(), "fresh.toml", "message = \"Hi\"\n");
+    let settle = IngestOptions {
+        settle: Duration::from_secs(3600),
+    };
+    let s = ingest::ingest_inbox(&db.pool, &dir, &settle, None)
+        .await
+        .unwrap();
+    assert_eq!(s.unsettled, 1, "{s:?}");
+    assert!(s.loaded.is_empty() && s.rejected.is_empty());
+    assert_eq!(names(&dir.inbox()).len(), 8);
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 0);
+    // Once older than the settle time it is loaded; the leftovers stay.
+    let past = SystemTime::now() - Duration::from_secs(7200);
+    for f in [fresh.clone(), dir.inbox().join("fresh.toml")] {
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
+    }
+    let s = ingest::ingest_inbox(&db.pool, &dir, &settle, None)
+        .await
+        .unwrap();
+    assert_eq!(s.loaded.len(), 1, "{s:?}");
+    assert_eq!(names(&dir.inbox()).len(), 6);
+}
+
+#[tokio::test]
+async fn a_symlink_leading_out_of_the_inbox_is_rejected_not_followed() {
+    let db = TestDb::new().await;
+    let (tmp, dir) = setup();
+    let secret = write(tmp.path(), "outside.csv", &phones_csv(3));
+    std::os::unix::fs::symlink(&secret, dir.inbox().join("link.csv")).unwrap();
+    let s = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(s.rejected.len(), 1, "{s:?}");
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 0);
+    assert!(secret.is_file(), "the target is left alone");
+    let errors = std::fs::read_to_string(dir.rejected().join("link.errors.txt")).unwrap();
+    assert!(errors.contains("symlink"), "{errors}");
+}
+
+#[tokio::test]
+async fn a_media_path_leaving_the_folder_rejects_the_file() {
+    let db = TestDb::new().await;
+    let (tmp, dir) = setup();
+    write(tmp.path(), "evil.png", "png");
+    write(&dir.inbox(), "m.csv", &phones_csv(2));
+    write(
+        &dir.inbox(),
+        "m.toml",
+        "message = \"Hi\"\nimage = \"../../evil.png\"\n",
+    );
+    let s = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(s.rejected.len(), 1, "{s:?}");
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 0);
+    // An image inside the folder is captured with the campaign.
+    write(&dir.inbox(), "banner.png", "\u{89}PNG fake");
+    write(&dir.inbox(), "ok.csv", &phones_csv(2));
+    write(
+        &dir.inbox(),
+        "ok.toml",
+        "message = \"Hi\"\nimage = \"banner.png\"\n",
+    );
+    let s = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(s.loaded.len(), 1, "{s:?}");
+    assert_eq!(
+        count(&db.pool, "SELECT count(*) FROM campaign_media").await,
+        1
+    );
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM media_blobs").await, 1);
+}
+
+#[tokio::test]
+async fn a_dry_run_writes_nothing_and_moves_nothing() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    let out = PhoneNumber::parse_international("+8801711000001").unwrap();
+    suppress::add(&db.pool, &out, "x", "", "test")
+        .await
+        .unwrap();
+    let csv = write(
+        &dir.inbox(),
+        "d.csv",
+        &(phones_csv(8) + "+8801711000003,Again\nnope,X\n"),
+    );
+    write(&dir.inbox(), "d.toml", "message = \"Hi {{firstname}}\"\n");
+    let r = ingest::dry_run(&csv, Some(&db.pool), None).await.unwrap();
+    assert!(r.would_load(), "{r:?}");
+    assert_eq!(
+        (
+            r.counts.queued,
+            r.counts.suppressed,
+            r.counts.duplicate,
+            r.counts.invalid
+        ),
+        (7, 1, 1, 1)
+    );
+    assert_eq!(r.samples.len(), 5);
+    assert_eq!(r.samples[0].message.as_deref(), Some("Hi Name 0"));
+    assert_eq!(r.invalid_rows.total(), 1);
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 0);
+    assert_eq!(names(&dir.inbox()), vec!["d.csv", "d.toml"]);
+    assert!(names(&dir.processed()).is_empty() && names(&dir.rejected()).is_empty());
+}
+
+#[tokio::test]
+async fn load_outside_the_inbox_leaves_the_file_in_place() {
+    let db = TestDb::new().await;
+    let (tmp, dir) = setup();
+    let csv = write(tmp.path(), "direct.csv", &phones_csv(3));
+    write(tmp.path(), "direct.toml", "message = \"Hi\"\n");
+    let out = ingest::load_file(&db.pool, &dir, &csv, &now(), None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(out, LoadOutcome::Loaded(ref l) if l.counts.queued == 3),
+        "{out:?}"
+    );
+    assert!(csv.is_file());
+    let again = ingest::load_file(&db.pool, &dir, &csv, &now(), None)
+        .await
+        .unwrap();
+    assert!(matches!(again, LoadOutcome::Duplicate { .. }), "{again:?}");
+}
+
+#[tokio::test]
+async fn the_opt_out_list_matches_numbers_however_written() {
+    let db = TestDb::new().await;
+    let a = PhoneNumber::parse_international("+880 1711-000001").unwrap();
+    let b = PhoneNumber::parse_parts("880", "01711000002").unwrap();
+    let c = PhoneNumber::parse_international("+8801711000003").unwrap();
+    let added = suppress::add_many(
+        &db.pool,
+        &[
+            (a.clone(), "a".into()),
+            (b.clone(), "b".into()),
+            (a.clone(), "a".into()),
+        ],
+        "import",
+        "test",
+    )
+    .await
+    .unwrap();
+    assert_eq!(added, 2);
+    let a2 = PhoneNumber::parse_international("008801711000001").unwrap();
+    assert!(suppress::is_suppressed(&db.pool, &a2).await.unwrap());
+    assert!(!suppress::is_suppressed(&db.pool, &c).await.unwrap());
+    let hits = suppress::suppressed_among(&db.pool, &[a.clone(), c.clone(), b.clone()])
+        .await
+        .unwrap();
+    assert_eq!(hits, [a.clone(), b.clone()].into_iter().collect());
+    assert!(suppress::remove(&db.pool, &a).await.unwrap());
+    assert!(!suppress::remove(&db.pool, &a).await.unwrap());
+    assert_eq!(suppress::list(&db.pool).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_whole_file_problem_deep_in_a_big_file_rolls_everything_back() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    // Thousands of good rows (several batches), then a 20 MB field.
+    let mut text = phones_csv(9000);
+    text.push_str(&format!("+8801799000001,{}\n", "x".repeat(20 << 20)));
+    text.push_str("+8801799000002,after\n");
+    write(&dir.inbox(), "big.csv", &text);
+    write(&dir.inbox(), "big.toml", "message = \"Hi\"\n");
+    let s = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(s.rejected.len(), 1, "{s:?}");
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 0);
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM recipients").await, 0);
+    let errors = std::fs::read_to_string(dir.rejected().join("big.errors.txt")).unwrap();
+    assert!(errors.contains("line 9002"), "{errors}");
+}
