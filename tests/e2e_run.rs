@@ -219,3 +219,45 @@ async fn unknown_campaign_is_a_usage_error() {
     .await;
     assert_eq!(code(&out), 2, "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_once_ingests_the_inbox_and_sends_the_new_campaign() {
+    let db = TestDb::new().await;
+    let sim = sim(SimConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::write(
+        inbox.join("drop.toml"),
+        "name = \"dropped\"\nmessage = \"Hi {{firstname}}\"\n",
+    )
+    .unwrap();
+    let mut csv = String::from("phone,firstname\n");
+    for i in 0..50 {
+        csv.push_str(&format!("+880 1712-{:06},Name{i}\n", 300_000 + i));
+    }
+    std::fs::write(inbox.join("drop.csv"), csv).unwrap();
+    let mut cmd = command(
+        &db.url,
+        &sim.base_url(),
+        SECRET,
+        &["run", "--once", "--settle", "0"],
+    );
+    cmd.env("WUTT_CAMPAIGNS_DIR", dir.path());
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let id: i64 = sqlx::query_scalar("SELECT id FROM campaigns WHERE name = 'dropped'")
+        .fetch_one(&db.pool)
+        .await
+        .expect("the campaign was loaded");
+    let s = states(&db.pool, id).await;
+    assert_eq!(s.get("sent"), Some(&50), "{s:?}");
+    let msgs = sim.messages();
+    assert_eq!(msgs.len(), 50);
+    assert!(msgs.iter().all(|m| {
+        m.message
+            .as_deref()
+            .is_some_and(|t| t.starts_with("Hi Name"))
+    }));
+    assert!(!inbox.join("drop.csv").exists(), "the file left the inbox");
+}

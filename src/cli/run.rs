@@ -130,25 +130,34 @@ pub async fn exec(settings: &Settings, args: RunArgs) -> anyhow::Result<Exit> {
     let client_config = settings.client_config()?;
     let config = args.config(settings, &client_config.client_id)?;
     secs(args.settle, "--settle")?;
+    let metrics_addr = match &args.metrics_addr {
+        Some(a) => Some(
+            a.parse::<std::net::SocketAddr>()
+                .map_err(|_| ConfigError(format!("--metrics-addr {a:?} is not HOST:PORT")))?,
+        ),
+        None => None,
+    };
     let client = crate::wutt::Client::new(client_config)?;
     let pool = settings.pool().await?;
-    if let Some(addr) = &args.metrics_addr {
-        // Call site for `crate::metrics::serve` once it lands on main.
-        tracing::warn!(%addr, "metrics are not served by this build yet");
-    }
-    ingest_inbox(settings, &pool, &args).await;
-
     let shutdown = CancellationToken::new();
     let hard = CancellationToken::new();
     tokio::spawn(watch_signals(shutdown.clone(), hard.clone()));
+    if let Some(addr) = metrics_addr {
+        let stop = shutdown.clone();
+        crate::metrics::serve(addr, pool.clone(), async move { stop.cancelled().await }).await?;
+    }
+    let inbox = Inbox {
+        dir: crate::ingest::CampaignsDir::new(settings.campaigns_dir.clone()),
+        opts: crate::ingest::IngestOptions {
+            settle: Duration::from_secs_f64(args.settle),
+        },
+        pool: pool.clone(),
+        client: client.clone(),
+    };
+    inbox.ingest().await;
     let mode = if args.once { Mode::Once } else { Mode::Daemon };
     if mode == Mode::Daemon {
-        tokio::spawn(watch_inbox(
-            settings.clone(),
-            pool.clone(),
-            args.settle,
-            shutdown.clone(),
-        ));
+        tokio::spawn(watch_inbox(inbox, shutdown.clone()));
     }
     let tty = std::io::stderr().is_terminal();
     let summary = delivery::run(pool, client, config, mode, shutdown, hard, tty).await?;
@@ -183,18 +192,37 @@ async fn watch_signals(shutdown: CancellationToken, hard: CancellationToken) {
     }
 }
 
-/// Loads every ready file of the inbox.
-async fn ingest_inbox(settings: &Settings, pool: &PgPool, args: &RunArgs) {
-    // Call site for the ingest stage (`crate::ingest`): scan
-    // `settings.campaigns_dir/inbox`, load files unchanged for `args.settle`
-    // seconds. Wired once ingest lands on main.
-    let _ = (settings, pool, args);
+/// The drop folder as the runner ingests it.
+struct Inbox {
+    dir: crate::ingest::CampaignsDir,
+    opts: crate::ingest::IngestOptions,
+    pool: PgPool,
+    client: crate::wutt::Client,
+}
+
+impl Inbox {
+    /// Loads every ready file; problems are logged, never fatal to sending.
+    async fn ingest(&self) {
+        match crate::ingest::ingest_inbox(&self.pool, &self.dir, &self.opts, Some(&self.client))
+            .await
+        {
+            Ok(s) => {
+                for l in &s.loaded {
+                    tracing::info!(loaded = ?l, "campaign loaded");
+                }
+                for (file, problems) in &s.rejected {
+                    tracing::warn!(%file, problems, "file rejected (see rejected/)");
+                }
+            }
+            Err(err) => tracing::error!(error = %format!("{err:#}"), "ingesting the inbox failed"),
+        }
+    }
 }
 
 /// Daemon: load new inbox files on file events, with a polling fallback.
-async fn watch_inbox(settings: Settings, pool: PgPool, settle: f64, shutdown: CancellationToken) {
+async fn watch_inbox(inbox: Inbox, shutdown: CancellationToken) {
     use notify::Watcher as _;
-    let inbox: PathBuf = settings.campaigns_dir.join("inbox");
+    let path: PathBuf = inbox.dir.inbox();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
         if ev.is_ok() {
@@ -202,27 +230,26 @@ async fn watch_inbox(settings: Settings, pool: PgPool, settle: f64, shutdown: Ca
         }
     });
     let _watcher = match watcher {
-        Ok(mut w) => match w.watch(&inbox, notify::RecursiveMode::NonRecursive) {
+        Ok(mut w) => match w.watch(&path, notify::RecursiveMode::NonRecursive) {
             Ok(()) => Some(w),
             Err(err) => {
-                tracing::info!(inbox = %inbox.display(), error = %err, "not watching the inbox; polling it");
+                tracing::info!(inbox = %path.display(), error = %err, "not watching the inbox; polling it");
                 None
             }
         },
         Err(_) => None,
     };
-    let args_settle = Duration::from_secs_f64(settle.max(0.5));
+    let settle = inbox.opts.settle.max(Duration::from_millis(500));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = rx.recv() => {
                 // Let the file settle before looking again.
-                tokio::time::sleep(args_settle).await;
+                tokio::time::sleep(settle).await;
                 while rx.try_recv().is_ok() {}
             }
-            () = tokio::time::sleep(args_settle * 2) => {}
+            () = tokio::time::sleep(settle * 2) => {}
         }
-        let _ = (&settings, &pool);
-        // Call site for `crate::ingest` (see `ingest_inbox`).
+        inbox.ingest().await;
     }
 }

@@ -130,6 +130,9 @@ impl TokenPool {
                     if (grant.rate - st.rate).abs() > st.rate * 0.02 {
                         st.rate = grant.rate;
                         st.pacer = pacer(grant.rate);
+                        if self.key.starts_with("account:") {
+                            crate::metrics::set_allowed_rate(grant.rate);
+                        }
                     }
                     st.tokens += grant.granted;
                     if grant.granted == 0 {

@@ -192,6 +192,7 @@ async fn send_one(
 ) {
     let c = &ctx.campaign;
     let started_at = Utc::now();
+    let in_flight = crate::metrics::InFlight::start();
     // A row's own template wins; then its own text; then the campaign's template.
     let template = r.template_id.or(if r.message.is_none() {
         c.template_id
@@ -225,6 +226,7 @@ async fn send_one(
         }
     };
     let finished_at = Utc::now();
+    drop(in_flight);
     let d = retry::decide(
         &outcome,
         r.attempt,
@@ -234,7 +236,9 @@ async fn send_one(
         rand::random::<f64>(),
     );
     shared.stats.count(&d.resolution);
+    crate::metrics::record_message(c.id, resolution_name(&d.resolution));
     if let Some(until) = d.throttled_until {
+        crate::metrics::record_throttled();
         shared.throttle.throttled(until).await;
     }
     if let Some(reason) = &d.pause_reason {
@@ -265,4 +269,15 @@ async fn send_one(
         error: d.error,
     };
     shared.recorder.record(completion, permit);
+}
+
+/// The recipient state a resolution leads to, for metrics.
+fn resolution_name(r: &claim::Resolution) -> &'static str {
+    match r {
+        claim::Resolution::Sent => "sent",
+        claim::Resolution::Failed => "failed",
+        claim::Resolution::Retry { .. } => "retrying",
+        claim::Resolution::Unknown => "unknown",
+        claim::Resolution::Requeue => "queued",
+    }
 }
