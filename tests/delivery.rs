@@ -291,3 +291,50 @@ async fn a_rate_limited_api_slows_the_runner_down_without_charging_attempts() {
     );
     assert_eq!(sim.messages().len(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_wakes_on_new_work_without_polling() {
+    let db = TestDb::new().await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok_body()))
+        .mount(&server)
+        .await;
+    let mut cfg = config(10_000.0, 8);
+    // Polling alone would not find the campaign within the test's deadline.
+    cfg.poll_interval = Duration::from_secs(600);
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(delivery::run(
+        db.pool.clone(),
+        client(&server.uri(), "secret", Duration::from_secs(5)),
+        cfg,
+        Mode::Daemon,
+        shutdown.clone(),
+        CancellationToken::new(),
+        false,
+    ));
+    // Let the daemon go to sleep on an empty queue first.
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%'",
+            )
+            .fetch_one(&db.pool)
+            .await
+            .unwrap_or(0)
+                > 0
+        })
+        .await,
+        "the daemon listens for work"
+    );
+    let id = seed(&db.pool, "woken", 20).await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            states(&db.pool, id).await.get("sent") == Some(&20)
+        })
+        .await,
+        "a loaded campaign is sent without waiting for the poll"
+    );
+    shutdown.cancel();
+    run.await.unwrap().unwrap();
+}
