@@ -161,6 +161,21 @@ async fn refused_then_fixed(db: &TestDb, name: &str, bad: SimConfig, bad_secret:
         "the secret never appears in output"
     );
 
+    let out = run(command(
+        &db.url,
+        &bad_sim.base_url(),
+        SECRET,
+        &["campaign", "list"],
+    ))
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let list = String::from_utf8_lossy(&out.stdout);
+    let row = list.lines().find(|l| l.contains(name)).unwrap_or_default();
+    assert!(
+        row.contains("paused") && row.contains("account refused"),
+        "{list}"
+    );
+
     let good = sim(SimConfig::default()).await;
     let out = run(command(
         &db.url,
