@@ -1,31 +1,141 @@
 //! `campaign list|pause|resume|cancel` and `requeue`.
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
+use comfy_table::Table;
+use sqlx::PgPool;
 
-use super::{Exit, Settings};
+use super::{ConfigError, Exit, Settings};
+use crate::queue::control::{self, Campaign, RequeueState};
+use crate::queue::throttle::notify_work;
 
 #[derive(Debug, Subcommand)]
 pub enum CampaignCommand {
     /// List campaigns with their status and counts.
     List,
     /// Stop sending a campaign until it is resumed.
-    Pause { campaign: String },
+    Pause {
+        /// Campaign id or name.
+        campaign: String,
+        /// Why (shown by `campaign list`).
+        #[arg(long, default_value = "paused from the command line")]
+        reason: String,
+    },
     /// Resume a paused campaign.
-    Resume { campaign: String },
+    Resume {
+        /// Campaign id or name.
+        campaign: String,
+    },
     /// Cancel a campaign: its unsent recipients become `cancelled`.
-    Cancel { campaign: String },
+    Cancel {
+        /// Campaign id or name.
+        campaign: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RequeueWhich {
+    /// Recipients that may or may not have been sent (timeouts, crashes).
+    Unknown,
+    /// Recipients that were refused or exhausted their attempts.
+    Failed,
 }
 
 #[derive(Debug, Args)]
 pub struct RequeueArgs {
     /// Campaign id or name.
     pub campaign: String,
+    /// Which recipients to send again.
+    #[arg(long, value_enum)]
+    pub state: RequeueWhich,
 }
 
-pub async fn exec_campaign(_settings: &Settings, _cmd: CampaignCommand) -> anyhow::Result<Exit> {
-    anyhow::bail!("campaign: not available in this build yet")
+async fn find(pool: &PgPool, key: &str) -> anyhow::Result<Campaign> {
+    control::find(pool, key)
+        .await?
+        .ok_or_else(|| ConfigError(format!("no campaign with id or name {key:?}")).into())
 }
 
-pub async fn exec_requeue(_settings: &Settings, _args: RequeueArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("requeue: not available in this build yet")
+pub async fn exec_campaign(settings: &Settings, cmd: CampaignCommand) -> anyhow::Result<Exit> {
+    let pool = settings.pool().await?;
+    match cmd {
+        CampaignCommand::List => {
+            let mut table = Table::new();
+            table.set_header(vec![
+                "id",
+                "name",
+                "status",
+                "total",
+                "pending",
+                "sent",
+                "failed",
+                "unknown",
+                "other",
+                "pause reason",
+            ]);
+            for c in control::list(&pool).await? {
+                table.add_row(vec![
+                    c.id.to_string(),
+                    c.name,
+                    c.status,
+                    c.total.to_string(),
+                    c.pending.to_string(),
+                    c.sent.to_string(),
+                    c.failed.to_string(),
+                    c.unknown.to_string(),
+                    c.other.to_string(),
+                    c.pause_reason.unwrap_or_default(),
+                ]);
+            }
+            println!("{table}");
+        }
+        CampaignCommand::Pause { campaign, reason } => {
+            let c = find(&pool, &campaign).await?;
+            if control::pause(&pool, c.id, &reason).await? {
+                println!("campaign {} ({}) paused", c.id, c.name);
+            } else {
+                println!(
+                    "campaign {} ({}) is {}, not active: nothing to pause",
+                    c.id, c.name, c.status
+                );
+            }
+        }
+        CampaignCommand::Resume { campaign } => {
+            let c = find(&pool, &campaign).await?;
+            if control::resume(&pool, c.id).await? {
+                println!("campaign {} ({}) resumed", c.id, c.name);
+            } else {
+                println!(
+                    "campaign {} ({}) is {}, not paused: nothing to resume",
+                    c.id, c.name, c.status
+                );
+            }
+        }
+        CampaignCommand::Cancel { campaign } => {
+            let c = find(&pool, &campaign).await?;
+            let n = control::cancel(&pool, c.id).await?;
+            println!(
+                "campaign {} ({}) cancelled: {n} unsent recipients cancelled",
+                c.id, c.name
+            );
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+pub async fn exec_requeue(settings: &Settings, args: RequeueArgs) -> anyhow::Result<Exit> {
+    let pool = settings.pool().await?;
+    let c = find(&pool, &args.campaign).await?;
+    let state = match args.state {
+        RequeueWhich::Unknown => RequeueState::Unknown,
+        RequeueWhich::Failed => RequeueState::Failed,
+    };
+    let n = control::requeue(&pool, c.id, state).await?;
+    if n > 0 {
+        notify_work(&pool).await?;
+    }
+    println!(
+        "campaign {} ({}): {n} recipients queued again",
+        c.id, c.name
+    );
+    Ok(Exit::Ok)
 }

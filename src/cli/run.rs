@@ -1,16 +1,255 @@
-//! `run [--once]`: ingest ready files, then send everything due (once, or as a daemon).
+//! `run [--once]`: ingest ready files, then send everything due — once (for
+//! cron: exit when nothing more is due now) or as a daemon that watches the
+//! inbox, wakes on new work and stops cleanly on SIGINT/SIGTERM.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 
-use super::{Exit, Settings};
+use super::{ConfigError, Exit, Settings};
+use crate::delivery::{self, BreakerConfig, DeliveryConfig, Mode, RetryPolicy, ThrottleConfig};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Ingest and send what is due now, then exit (for cron).
     #[arg(long)]
     pub once: bool,
+    /// Seconds a claimed recipient stays reserved for this runner; must exceed WUTT_TIMEOUT.
+    #[arg(long, env = "WUTT_LEASE_SECS", default_value_t = 60)]
+    pub lease_secs: u64,
+    /// Most recipients claimed at once.
+    #[arg(long, env = "WUTT_BATCH_SIZE", default_value_t = 50)]
+    pub batch_size: i64,
+    /// Messages that may go at once after a quiet spell (default: a tenth of WUTT_RATE).
+    #[arg(long, env = "WUTT_BURST")]
+    pub burst: Option<f64>,
+    /// Messages per second per sending number.
+    #[arg(long, env = "WUTT_PER_NUMBER_RATE")]
+    pub per_number_rate: Option<f64>,
+    /// Unique recipients per rolling 24 h (the messaging tier); beyond it recipients wait.
+    #[arg(long, env = "WUTT_DAILY_UNIQUE_LIMIT")]
+    pub daily_unique_limit: Option<i64>,
+    /// With --once: keep going while something becomes due within this many seconds
+    /// (short retries and Retry-After waits finish in the same run).
+    #[arg(long, default_value_t = 10.0)]
+    pub once_horizon_secs: f64,
+    /// Daemon: look for work this often even without a notification.
+    #[arg(long, default_value_t = 5.0)]
+    pub poll_secs: f64,
+    /// Seconds a file in the inbox must stay unchanged before it is loaded.
+    #[arg(long, env = "WUTT_SETTLE", default_value_t = 5.0)]
+    pub settle: f64,
+    /// Serve Prometheus metrics and /healthz here (daemon).
+    #[arg(long, env = "WUTT_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Delay before the second attempt after a transient failure (doubles each time).
+    #[arg(long, env = "WUTT_RETRY_BASE_MS", default_value_t = 2000, hide = true)]
+    pub retry_base_ms: u64,
+    /// Recent results the circuit breaker looks at.
+    #[arg(long, default_value_t = 50, hide = true)]
+    pub breaker_window: usize,
 }
 
-pub async fn exec(_settings: &Settings, _args: RunArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("run: not available in this build yet")
+fn secs(v: f64, name: &str) -> Result<Duration, ConfigError> {
+    if (0.0..1e9).contains(&v) {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        Err(ConfigError(format!(
+            "{name} must be a non-negative number of seconds"
+        )))
+    }
+}
+
+fn positive(v: Option<f64>, name: &str) -> Result<Option<f64>, ConfigError> {
+    match v {
+        Some(r) if !(r.is_finite() && r > 0.0) => {
+            Err(ConfigError(format!("{name} must be a positive number")))
+        }
+        other => Ok(other),
+    }
+}
+
+impl RunArgs {
+    fn config(&self, settings: &Settings, client_id: &str) -> Result<DeliveryConfig, ConfigError> {
+        let rate = positive(Some(settings.rate), "WUTT_RATE")?.unwrap_or(20.0);
+        let timeout = secs(settings.timeout, "WUTT_TIMEOUT")?;
+        let lease = Duration::from_secs(self.lease_secs);
+        if lease <= timeout + Duration::from_secs(2) {
+            return Err(ConfigError(format!(
+                "--lease-secs ({}) must exceed WUTT_TIMEOUT ({}) by more than 2 seconds",
+                self.lease_secs, settings.timeout
+            )));
+        }
+        if !(1..=10_000).contains(&self.batch_size) {
+            return Err(ConfigError(
+                "--batch-size must be between 1 and 10000".into(),
+            ));
+        }
+        if settings.concurrency == 0 {
+            return Err(ConfigError("WUTT_CONCURRENCY must be at least 1".into()));
+        }
+        if self.daily_unique_limit.is_some_and(|n| n < 1) {
+            return Err(ConfigError(
+                "--daily-unique-limit must be at least 1".into(),
+            ));
+        }
+        let burst = positive(self.burst, "--burst")?
+            .unwrap_or_else(|| delivery::throttle::default_burst(rate));
+        Ok(DeliveryConfig {
+            worker_id: delivery::worker_id(),
+            batch_size: self.batch_size,
+            lease,
+            concurrency: settings.concurrency,
+            request_timeout: timeout,
+            retry: RetryPolicy {
+                base: Duration::from_millis(self.retry_base_ms.max(1)),
+                ..RetryPolicy::default()
+            },
+            breaker: BreakerConfig {
+                window: self.breaker_window.max(1),
+                ..BreakerConfig::default()
+            },
+            throttle: ThrottleConfig {
+                account_key: format!("account:{client_id}"),
+                rate,
+                burst: burst.max(1.0),
+                per_number_rate: positive(self.per_number_rate, "--per-number-rate")?,
+            },
+            daily_unique_limit: self.daily_unique_limit,
+            once_horizon: secs(self.once_horizon_secs, "--once-horizon-secs")?,
+            poll_interval: secs(self.poll_secs, "--poll-secs")?.max(Duration::from_millis(100)),
+        })
+    }
+}
+
+pub async fn exec(settings: &Settings, args: RunArgs) -> anyhow::Result<Exit> {
+    let client_config = settings.client_config()?;
+    let config = args.config(settings, &client_config.client_id)?;
+    secs(args.settle, "--settle")?;
+    let metrics_addr = match &args.metrics_addr {
+        Some(a) => Some(
+            a.parse::<std::net::SocketAddr>()
+                .map_err(|_| ConfigError(format!("--metrics-addr {a:?} is not HOST:PORT")))?,
+        ),
+        None => None,
+    };
+    let client = crate::wutt::Client::new(client_config)?;
+    let pool = settings.pool().await?;
+    let shutdown = CancellationToken::new();
+    let hard = CancellationToken::new();
+    tokio::spawn(watch_signals(shutdown.clone(), hard.clone()));
+    if let Some(addr) = metrics_addr {
+        let stop = shutdown.clone();
+        crate::metrics::serve(addr, pool.clone(), async move { stop.cancelled().await }).await?;
+    }
+    let inbox = Inbox {
+        dir: crate::ingest::CampaignsDir::new(settings.campaigns_dir.clone()),
+        opts: crate::ingest::IngestOptions {
+            settle: Duration::from_secs_f64(args.settle),
+        },
+        pool: pool.clone(),
+        client: client.clone(),
+    };
+    inbox.ingest().await;
+    let mode = if args.once { Mode::Once } else { Mode::Daemon };
+    if mode == Mode::Daemon {
+        tokio::spawn(watch_inbox(inbox, shutdown.clone()));
+    }
+    let tty = std::io::stderr().is_terminal();
+    let summary = delivery::run(pool, client, config, mode, shutdown, hard, tty).await?;
+    for p in &summary.paused {
+        eprintln!("campaign {} paused: {}", p.campaign_id, p.reason);
+    }
+    Ok(if summary.paused_any() {
+        Exit::AccountRefused
+    } else {
+        Exit::Ok
+    })
+}
+
+/// First SIGINT/SIGTERM: stop claiming, finish in-flight calls, record
+/// everything. Second: stop waiting for an unreachable database too.
+async fn watch_signals(shutdown: CancellationToken, hard: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot install signal handlers");
+        return;
+    };
+    for token in [shutdown, hard] {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("stopping: finishing the messages in flight");
+        token.cancel();
+    }
+}
+
+/// The drop folder as the runner ingests it.
+struct Inbox {
+    dir: crate::ingest::CampaignsDir,
+    opts: crate::ingest::IngestOptions,
+    pool: PgPool,
+    client: crate::wutt::Client,
+}
+
+impl Inbox {
+    /// Loads every ready file; problems are logged, never fatal to sending.
+    async fn ingest(&self) {
+        match crate::ingest::ingest_inbox(&self.pool, &self.dir, &self.opts, Some(&self.client))
+            .await
+        {
+            Ok(s) => {
+                for l in &s.loaded {
+                    tracing::info!(loaded = ?l, "campaign loaded");
+                }
+                for (file, problems) in &s.rejected {
+                    tracing::warn!(%file, problems, "file rejected (see rejected/)");
+                }
+            }
+            Err(err) => tracing::error!(error = %format!("{err:#}"), "ingesting the inbox failed"),
+        }
+    }
+}
+
+/// Daemon: load new inbox files on file events, with a polling fallback.
+async fn watch_inbox(inbox: Inbox, shutdown: CancellationToken) {
+    use notify::Watcher as _;
+    let path: PathBuf = inbox.dir.inbox();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if ev.is_ok() {
+            let _ = tx.send(());
+        }
+    });
+    let _watcher = match watcher {
+        Ok(mut w) => match w.watch(&path, notify::RecursiveMode::NonRecursive) {
+            Ok(()) => Some(w),
+            Err(err) => {
+                tracing::info!(inbox = %path.display(), error = %err, "not watching the inbox; polling it");
+                None
+            }
+        },
+        Err(_) => None,
+    };
+    let settle = inbox.opts.settle.max(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = rx.recv() => {
+                // Let the file settle before looking again.
+                tokio::time::sleep(settle).await;
+                while rx.try_recv().is_ok() {}
+            }
+            () = tokio::time::sleep(settle * 2) => {}
+        }
+        inbox.ingest().await;
+    }
 }

@@ -22,6 +22,8 @@ pub struct Cluster {
     data_dir: PathBuf,
     run_as: Option<String>,
     port: u16,
+    // Server options, given again on restart (port, socket directory, …).
+    options: String,
     // Keeps the directory alive until the cluster is stopped.
     _dir: tempfile::TempDir,
 }
@@ -45,11 +47,12 @@ impl Cluster {
             chown_recursive(dir.path(), user)?;
         }
         let port = free_port()?;
-        let cluster = Cluster {
+        let mut cluster = Cluster {
             bin_dir,
             data_dir,
             run_as,
             port,
+            options: String::new(),
             _dir: dir,
         };
         cluster.run(
@@ -73,6 +76,7 @@ impl Cluster {
             port,
             path_str(socket_dir)?
         );
+        cluster.options = options.clone();
         let log = cluster
             .data_dir
             .parent()
@@ -134,6 +138,8 @@ impl Cluster {
                 path_str(&self.data_dir)?,
                 "-l",
                 path_str(&log)?,
+                "-o",
+                &self.options,
                 "-w",
                 "-t",
                 "60",

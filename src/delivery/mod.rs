@@ -1,1 +1,76 @@
-//! Delivery: worker tasks that claim due recipients and send them, with throttling, retry and a circuit breaker.
+//! Delivery: worker tasks that claim due recipients and send them, with
+//! throttling, retry and a circuit breaker.
+//!
+//! - [`runner`]: the loop over sendable campaigns (`run --once` and the daemon).
+//! - [`worker`]: one campaign's dispatcher and its send tasks.
+//! - [`throttle`]: rate limits shared by every process through PostgreSQL token buckets.
+//! - [`retry`]: what each answer means for its recipient; backoff with jitter.
+//! - [`breaker`]: the error-rate circuit breaker.
+//! - [`recorder`]: batched, retried writing of outcomes.
+//! - [`schedule`]: send windows in the campaign's timezone.
+//! - [`templates`]: the pre-send template check.
+//! - [`media`]: captured media materialised for upload.
+//! - [`progress`]: progress bar on a terminal, log lines otherwise.
+//! - [`shared`]: state shared by the tasks; the database retry loop.
+
+pub mod breaker;
+pub mod media;
+pub mod progress;
+pub mod recorder;
+pub mod retry;
+pub mod runner;
+pub mod schedule;
+pub mod shared;
+pub mod templates;
+pub mod throttle;
+pub mod worker;
+
+use std::time::Duration;
+
+pub use breaker::BreakerConfig;
+pub use retry::RetryPolicy;
+pub use runner::{Mode, RunSummary, run};
+pub use throttle::ThrottleConfig;
+
+/// How a runner sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryConfig {
+    /// `hostname-pid-random`: the lease holder written on claimed rows.
+    pub worker_id: String,
+    /// Most recipients claimed at once.
+    pub batch_size: i64,
+    /// Lease of a claim; must exceed the request timeout.
+    pub lease: Duration,
+    /// Requests in flight at most.
+    pub concurrency: usize,
+    /// The client's request timeout (no call is started that could outlive its lease).
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+    pub breaker: BreakerConfig,
+    pub throttle: ThrottleConfig,
+    /// Unique numbers sent to per rolling 24 h (the messaging tier), if limited.
+    pub daily_unique_limit: Option<i64>,
+    /// `run --once` keeps going while something becomes due within this.
+    pub once_horizon: Duration,
+    /// How often the daemon looks for work without a notification.
+    pub poll_interval: Duration,
+}
+
+/// A worker id unique across hosts and restarts: `hostname-pid-random`.
+pub fn worker_id() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates
+    // on success (truncation is handled by searching for NUL).
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let host = if rc == 0 {
+        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "host".to_string()
+    };
+    format!(
+        "{host}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}

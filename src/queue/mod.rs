@@ -7,8 +7,11 @@
 //! - [`claim`]: claiming due recipients under a lease, batched completion,
 //!   lease rescue.
 //! - [`control`]: pause, resume, cancel, requeue, expiry, campaign lookup.
+//! - [`throttle`]: shared token buckets, the 429 slow-down, the tier budget,
+//!   wake-up notifications.
 
 pub mod claim;
 pub mod control;
 pub mod load;
 pub mod suppress;
+pub mod throttle;

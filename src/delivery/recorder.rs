@@ -1,0 +1,171 @@
+//! Writing outcomes in batches: completions are queued and written with one
+//! `queue::claim::complete` call per batch (group commit: a flush starts as
+//! soon as the previous one ends and takes everything that arrived meanwhile,
+//! up to the batch size), so a crash loses only the last few answers (those recipients are
+//! rescued as `unknown`, never resent). A flush that fails on a database
+//! outage is retried with backoff; nothing is dropped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Flushes running side by side (each on its own connection).
+const FLUSHERS: usize = 3;
+
+use sqlx::PgPool;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::queue::claim::{self, Completion};
+
+/// Sends completions to the flusher.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    tx: mpsc::UnboundedSender<(Completion, OwnedSemaphorePermit)>,
+}
+
+/// The flusher task; await it after dropping every [`Recorder`] to flush the rest.
+#[derive(Debug)]
+pub struct Flusher {
+    handles: Vec<JoinHandle<u64>>,
+    close: CancellationToken,
+}
+
+impl Recorder {
+    /// Starts the flusher: batches of up to `max_batch`. A flush that cannot
+    /// reach the database is retried until `give_up` (the second stop signal);
+    /// what is then unwritten is rescued as `unknown` later, never resent.
+    pub fn start(
+        pool: PgPool,
+        max_batch: usize,
+        give_up: CancellationToken,
+    ) -> (Recorder, Flusher) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let close = CancellationToken::new();
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let handles = (0..FLUSHERS)
+            .map(|_| {
+                let flusher = Flush {
+                    pool: pool.clone(),
+                    max_batch: max_batch.max(1),
+                    give_up: give_up.clone(),
+                };
+                tokio::spawn(flusher.run(rx.clone(), close.clone()))
+            })
+            .collect();
+        (Recorder { tx }, Flusher { handles, close })
+    }
+
+    /// Queues one completion for the next flush. The call's in-flight slot
+    /// is given back only once its answer is written, so what a crash can
+    /// leave `unknown` is bounded by the in-flight cap.
+    pub fn record(&self, completion: Completion, slot: OwnedSemaphorePermit) {
+        if let Err(err) = self.tx.send((completion, slot)) {
+            // Only after the flusher is gone (shutdown): the recipient's lease
+            // expires and it is rescued as `unknown` — never resent.
+            tracing::error!(
+                recipient = (err.0).0.recipient_id,
+                "outcome could not be recorded"
+            );
+        }
+    }
+}
+
+impl Flusher {
+    /// Writes everything queued so far and stops; call once nothing more will
+    /// be recorded. Returns how many rows were applied over the whole run.
+    pub async fn finish(self) -> u64 {
+        self.close.cancel();
+        let mut applied = 0;
+        for h in self.handles {
+            applied += h.await.unwrap_or(0);
+        }
+        applied
+    }
+}
+
+struct Flush {
+    pool: PgPool,
+    max_batch: usize,
+    give_up: CancellationToken,
+}
+
+type Item = (Completion, OwnedSemaphorePermit);
+
+impl Flush {
+    async fn run(
+        self,
+        rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Item>>>,
+        close: CancellationToken,
+    ) -> u64 {
+        let mut applied = 0;
+        let mut buf: Vec<Item> = Vec::with_capacity(self.max_batch);
+        // Group commit: each flusher takes whatever is waiting (up to the batch
+        // size) as soon as its previous flush is done; answers that arrive
+        // meanwhile form the next batch, for this flusher or another.
+        loop {
+            let closing = {
+                let mut rx = rx.lock().await;
+                tokio::select! {
+                    biased;
+                    n = rx.recv_many(&mut buf, self.max_batch) => n == 0,
+                    _ = close.cancelled() => {
+                        while let Ok(item) = rx.try_recv() {
+                            buf.push(item);
+                        }
+                        true
+                    }
+                }
+            };
+            while !buf.is_empty() {
+                let rest = if buf.len() > self.max_batch {
+                    buf.split_off(self.max_batch)
+                } else {
+                    Vec::new()
+                };
+                applied += self.flush(&mut buf).await;
+                buf = rest;
+            }
+            if closing {
+                return applied;
+            }
+        }
+    }
+
+    async fn flush(&self, buf: &mut Vec<Item>) -> u64 {
+        if buf.is_empty() {
+            return 0;
+        }
+        let batch: Vec<Completion> = buf.iter().map(|(c, _)| c.clone()).collect();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match claim::complete(&self.pool, &batch).await {
+                Ok(done) => {
+                    if !done.fenced_off.is_empty() {
+                        tracing::warn!(
+                            recipients = ?done.fenced_off,
+                            "lease had been taken over; the attempt is recorded, the row left alone"
+                        );
+                    }
+                    buf.clear();
+                    return done.applied;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, pending = buf.len(), "recording outcomes failed; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        _ = self.give_up.cancelled() => {
+                            tracing::error!(
+                                lost = buf.len(),
+                                "stopping without recording these answers; their recipients will be unknown"
+                            );
+                            buf.clear();
+                            return 0;
+                        }
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! State shared by the runner, the campaign dispatchers and the send tasks:
+//! configuration, the throttle, the recorder, the in-flight cap, counters, and
+//! the retry loop for database calls (a restarting PostgreSQL is waited out,
+//! not fatal).
+
+use std::future::Future;
+use std::sync::Mutex as SyncMutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::DeliveryConfig;
+use super::recorder::Recorder;
+use super::throttle::Throttle;
+use super::worker::StopKind;
+use crate::queue::claim::Resolution;
+use crate::wutt::Client;
+
+/// Counters of this run.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub sent: AtomicU64,
+    pub failed: AtomicU64,
+    pub retrying: AtomicU64,
+    pub unknown: AtomicU64,
+    pub requeued: AtomicU64,
+    pub released: AtomicU64,
+}
+
+impl Stats {
+    pub fn count(&self, r: &Resolution) {
+        let c = match r {
+            Resolution::Sent => &self.sent,
+            Resolution::Failed => &self.failed,
+            Resolution::Retry { .. } => &self.retrying,
+            Resolution::Unknown => &self.unknown,
+            Resolution::Requeue => &self.requeued,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Answers recorded so far (every resolution).
+    pub fn answered(&self) -> u64 {
+        [
+            &self.sent,
+            &self.failed,
+            &self.retrying,
+            &self.unknown,
+            &self.requeued,
+        ]
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .sum()
+    }
+}
+
+/// A campaign this run paused, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paused {
+    pub campaign_id: i64,
+    pub reason: String,
+    pub kind: StopKind,
+}
+
+pub struct Shared {
+    pub pool: PgPool,
+    pub client: Client,
+    pub config: DeliveryConfig,
+    pub throttle: Throttle,
+    pub recorder: Recorder,
+    /// The in-flight cap.
+    pub permits: std::sync::Arc<Semaphore>,
+    pub stats: Stats,
+    /// Stop claiming (graceful stop).
+    pub shutdown: CancellationToken,
+    /// Give up waiting for the database too (second signal).
+    pub shutdown_hard: CancellationToken,
+    pub paused: SyncMutex<Vec<Paused>>,
+    /// A database error that retrying cannot fix.
+    pub fatal: SyncMutex<Option<String>>,
+}
+
+impl Shared {
+    pub fn note_pause(&self, campaign_id: i64, reason: &str, kind: StopKind) {
+        self.paused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Paused {
+                campaign_id,
+                reason: reason.to_string(),
+                kind,
+            });
+    }
+
+    pub fn note_fatal(&self, err: String) {
+        let mut f = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
+        f.get_or_insert(err);
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.config
+            .concurrency
+            .saturating_sub(self.permits.available_permits())
+    }
+}
+
+/// Whether a database error is worth waiting out: the server is restarting
+/// or unreachable, or the connection broke.
+pub fn retryable(err: &sqlx::Error) -> bool {
+    if crate::db::is_transient(err) {
+        return true;
+    }
+    match err {
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || c.starts_with("57P") || c == "40001" || c == "40P01"
+        }),
+        sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        _ => false,
+    }
+}
+
+/// Runs a database call until it succeeds, waiting out retryable errors with
+/// backoff. `None` when cancelled, or on an error retrying cannot fix (noted
+/// as fatal: the runner stops with it).
+pub async fn with_db_retry<T, F, Fut>(
+    shared: &Shared,
+    cancel: &CancellationToken,
+    what: &str,
+    mut f: F,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = sqlx::Result<T>>,
+{
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match f().await {
+            Ok(v) => return Some(v),
+            Err(err) if retryable(&err) => {
+                tracing::warn!(error = %err, "{what}: database unavailable; retrying");
+                tokio::select! {
+                    _ = cancel.cancelled() => return None,
+                    () = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "{what} failed");
+                shared.note_fatal(format!("{what}: {err}"));
+                return None;
+            }
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Throttling that holds across every runner process sharing one database.
+//!
+//! Each limit (the account, a campaign's `rate_per_second`, a sending number)
+//! is a token bucket row in PostgreSQL (`rate_buckets`). A process takes small
+//! grants from it — at most ~20 ms worth of tokens per call — and spends them
+//! through a local `governor` limiter (10% faster than the bucket, so the
+//! bucket is what binds), so the grants of all
+//! processes together never exceed `rate × t + burst` over any span `t`, and
+//! each process's sends are evenly spaced rather than clumped per grant.
+//!
+//! On HTTP 429 the account bucket is blocked until the `Retry-After` and its
+//! allowed rate is halved (floor 1/s); the bucket recovers by 5% of the
+//! configured rate per second afterwards. All processes read the same row, so
+//! they slow down and recover together.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex as SyncMutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::queue::throttle as sql;
+
+/// The limits one runner enforces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThrottleConfig {
+    /// Bucket key of the account (one per client id).
+    pub account_key: String,
+    /// Account-wide messages per second.
+    pub rate: f64,
+    /// Bucket capacity of the account (messages that may go at once after idling).
+    pub burst: f64,
+    /// Messages per second per sending number, if limited.
+    pub per_number_rate: Option<f64>,
+}
+
+/// The default burst for a rate: a tenth of a second's worth, at least 1.
+pub fn default_burst(rate: f64) -> f64 {
+    (rate / 10.0).ceil().max(1.0)
+}
+
+/// The local pacer of a bucket: 10% faster than the bucket itself, so the
+/// shared bucket stays the binding limit (a pacer at exactly the same rate
+/// would lose every millisecond a timer fires late, and undershoot). It lets
+/// 10 ms worth through at once: timers have millisecond resolution, so
+/// spacing sends finer than that would only add sleeps.
+fn pacer(rate: f64) -> DefaultDirectRateLimiter {
+    let rate = if rate.is_finite() && rate > 0.0 {
+        (rate * 1.1).clamp(0.001, 1e9)
+    } else {
+        1.0
+    };
+    let period = Duration::from_secs_f64(1.0 / rate);
+    let burst =
+        NonZeroU32::new((rate / 100.0).floor().clamp(1.0, 1e6) as u32).unwrap_or(NonZeroU32::MIN);
+    let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN));
+    RateLimiter::direct(quota.allow_burst(burst))
+}
+
+struct PoolState {
+    tokens: u32,
+    rate: f64,
+    pacer: DefaultDirectRateLimiter,
+}
+
+/// One shared bucket as seen by this process: tokens taken from the database
+/// and not spent yet, and the local pacer.
+pub struct TokenPool {
+    db: PgPool,
+    key: String,
+    rate: f64,
+    burst: f64,
+    state: tokio::sync::Mutex<PoolState>,
+    /// Set on a 429: tokens held locally are dropped before the next send.
+    drain: AtomicBool,
+}
+
+impl TokenPool {
+    pub fn new(db: PgPool, key: String, rate: f64, burst: f64) -> Self {
+        TokenPool {
+            db,
+            key,
+            rate,
+            burst: burst.max(1.0),
+            state: tokio::sync::Mutex::new(PoolState {
+                tokens: 0,
+                rate,
+                pacer: pacer(rate),
+            }),
+            drain: AtomicBool::new(false),
+        }
+    }
+
+    /// Drops the tokens held locally (the API said to slow down).
+    pub fn drain(&self) {
+        self.drain.store(true, Ordering::SeqCst);
+    }
+
+    /// The rate this bucket allows right now (as of the last grant).
+    pub async fn current_rate(&self) -> f64 {
+        self.state.lock().await.rate
+    }
+
+    /// Waits for one token. Returns false when cancelled first. Waiters are
+    /// served in order (the mutex is fair).
+    pub async fn acquire(&self, cancel: &CancellationToken) -> bool {
+        tokio::select! {
+            _ = cancel.cancelled() => false,
+            () = self.acquire_inner() => true,
+        }
+    }
+
+    async fn acquire_inner(&self) {
+        let mut st = self.state.lock().await;
+        if self.drain.swap(false, Ordering::SeqCst) {
+            st.tokens = 0;
+        }
+        while st.tokens == 0 {
+            // At most ~20 ms worth per call: small grants keep the sum over all
+            // processes close to the bucket's own bound.
+            let want = ((st.rate / 50.0).floor() as u32).clamp(1, 10_000);
+            match sql::take(&self.db, &self.key, want, self.rate, self.burst).await {
+                Ok(grant) => {
+                    if (grant.rate - st.rate).abs() > st.rate * 0.02 {
+                        st.rate = grant.rate;
+                        st.pacer = pacer(grant.rate);
+                        if self.key.starts_with("account:") {
+                            crate::metrics::set_allowed_rate(grant.rate);
+                        }
+                    }
+                    st.tokens += grant.granted;
+                    if grant.granted == 0 {
+                        let wait = grant.wait_secs.clamp(0.002, 1.0);
+                        tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(bucket = %self.key, error = %err, "rate bucket unavailable; waiting");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+        st.tokens -= 1;
+        st.pacer.until_ready().await;
+    }
+}
+
+/// Every limit of one runner process.
+pub struct Throttle {
+    db: PgPool,
+    config: ThrottleConfig,
+    account: TokenPool,
+    campaigns: SyncMutex<HashMap<i64, Arc<TokenPool>>>,
+    numbers: SyncMutex<HashMap<String, Arc<TokenPool>>>,
+    blocked_until: SyncMutex<Option<DateTime<Utc>>>,
+}
+
+impl Throttle {
+    pub fn new(db: PgPool, config: ThrottleConfig) -> Self {
+        let account = TokenPool::new(
+            db.clone(),
+            config.account_key.clone(),
+            config.rate,
+            config.burst,
+        );
+        Throttle {
+            db,
+            config,
+            account,
+            campaigns: SyncMutex::default(),
+            numbers: SyncMutex::default(),
+            blocked_until: SyncMutex::default(),
+        }
+    }
+
+    pub fn config(&self) -> &ThrottleConfig {
+        &self.config
+    }
+
+    /// The account's allowed rate right now.
+    pub async fn account_rate(&self) -> f64 {
+        self.account.current_rate().await
+    }
+
+    fn campaign_pool(&self, campaign_id: i64, rate: f64) -> Arc<TokenPool> {
+        let mut map = self.campaigns.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(campaign_id)
+            .or_insert_with(|| {
+                Arc::new(TokenPool::new(
+                    self.db.clone(),
+                    format!("campaign:{campaign_id}"),
+                    rate,
+                    default_burst(rate),
+                ))
+            })
+            .clone()
+    }
+
+    fn number_pool(&self, from: Option<&str>, rate: f64) -> Arc<TokenPool> {
+        let from = from.unwrap_or("default").to_string();
+        let mut map = self.numbers.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(from.clone())
+            .or_insert_with(|| {
+                Arc::new(TokenPool::new(
+                    self.db.clone(),
+                    format!("{}:number:{from}", self.config.account_key),
+                    rate,
+                    default_burst(rate),
+                ))
+            })
+            .clone()
+    }
+
+    /// Waits until one message of this campaign from this number may go:
+    /// the campaign's own rate, the number's, then the account's (taken last,
+    /// so account tokens are only spent on a message that is ready).
+    /// Returns false when cancelled first.
+    pub async fn acquire(
+        &self,
+        campaign_id: i64,
+        campaign_rate: Option<f64>,
+        from: Option<&str>,
+        cancel: &CancellationToken,
+    ) -> bool {
+        if let Some(rate) =
+            campaign_rate.filter(|r| r.is_finite() && *r > 0.0 && *r < self.config.rate)
+            && !self.campaign_pool(campaign_id, rate).acquire(cancel).await
+        {
+            return false;
+        }
+        if let Some(rate) = self
+            .config
+            .per_number_rate
+            .filter(|r| r.is_finite() && *r > 0.0)
+            && !self.number_pool(from, rate).acquire(cancel).await
+        {
+            return false;
+        }
+        self.account.acquire(cancel).await
+    }
+
+    /// An HTTP 429: block the account until `until` and cut its rate — in the
+    /// shared bucket, so every process slows down.
+    pub async fn throttled(&self, until: DateTime<Utc>) {
+        {
+            let mut b = self.blocked_until.lock().unwrap_or_else(|e| e.into_inner());
+            if b.is_none_or(|b| b < until) {
+                *b = Some(until);
+            }
+        }
+        self.account.drain();
+        match sql::slow_down(&self.db, &self.config.account_key, until, 0.5, 1.0).await {
+            Ok(Some(rate)) => tracing::warn!(rate, %until, "throttled by the API: slowing down"),
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "could not record the slow-down"),
+        }
+    }
+
+    /// Until when claiming is paused for the account (a `Retry-After`, here
+    /// or in another process), if in the future.
+    pub async fn blocked_until(&self) -> Option<DateTime<Utc>> {
+        let now = Utc::now();
+        let local = *self.blocked_until.lock().unwrap_or_else(|e| e.into_inner());
+        let shared = sql::blocked_until(&self.db, &self.config.account_key)
+            .await
+            .ok()
+            .flatten();
+        [local, shared]
+            .into_iter()
+            .flatten()
+            .filter(|t| *t > now)
+            .max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bursts_and_pacers_for_any_rate() {
+        assert_eq!(default_burst(0.5), 1.0);
+        assert_eq!(default_burst(50.0), 5.0);
+        assert_eq!(default_burst(80.0), 8.0);
+        // Extreme rates build a pacer without panicking.
+        for r in [0.0, 1e-9, 0.5, 80.0, 1e12, f64::NAN] {
+            let p = pacer(r);
+            let _ = p.check();
+        }
+    }
+}

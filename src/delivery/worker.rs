@@ -1,0 +1,283 @@
+//! One campaign's dispatcher and its send tasks.
+//!
+//! The dispatcher claims a batch (one short transaction), then for each
+//! claimed recipient waits for the throttle and for a slot under the in-flight
+//! cap, and spawns the HTTP call. Whatever it has claimed but not started when
+//! the campaign must stop (account refused, breaker, shutdown, lease running
+//! out) is released — back to the queue with the attempt refunded.
+
+use std::sync::Arc;
+use std::sync::Mutex as SyncMutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use chrono::Utc;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_util::sync::CancellationToken;
+
+use super::breaker::{self, Breaker};
+use super::retry;
+use super::shared::{Shared, with_db_retry};
+use crate::queue::claim::{self, Claimed, Completion};
+use crate::queue::control::{self, Campaign};
+use crate::wutt::{MediaFile, Outcome, SendMessage, SendTemplate};
+
+/// Why a campaign stopped sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopKind {
+    AccountRefused,
+    Breaker,
+}
+
+/// A campaign being sent by this process.
+pub struct CampaignCtx {
+    pub campaign: Campaign,
+    pub media: Vec<MediaFile>,
+    /// Cancelled when the campaign must stop sending (child of the shutdown token).
+    pub stop: CancellationToken,
+    breaker: SyncMutex<Breaker>,
+    paused: AtomicBool,
+}
+
+impl CampaignCtx {
+    pub fn new(shared: &Shared, campaign: Campaign, media: Vec<MediaFile>) -> Self {
+        CampaignCtx {
+            campaign,
+            media,
+            stop: shared.shutdown.child_token(),
+            breaker: SyncMutex::new(Breaker::new(shared.config.breaker)),
+            paused: AtomicBool::new(false),
+        }
+    }
+
+    /// Pauses the campaign once (the first reason wins) and stops its dispatcher.
+    async fn pause(&self, shared: &Shared, reason: &str, kind: StopKind) {
+        self.stop.cancel();
+        if self.paused.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tracing::error!(campaign = %self.campaign.name, %reason, "pausing campaign");
+        shared.note_pause(self.campaign.id, reason, kind);
+        let id = self.campaign.id;
+        let _ = with_db_retry(
+            shared,
+            &shared.shutdown_hard,
+            "pausing the campaign",
+            || control::pause(&shared.pool, id, reason),
+        )
+        .await;
+    }
+}
+
+/// Claims and dispatches until the campaign has nothing due or must stop.
+/// A claim never exceeds the free in-flight slots: everything this process
+/// holds in `sending` is in flight or about to be, so a crash leaves at most
+/// the in-flight cap `unknown`.
+pub async fn run_campaign(shared: Arc<Shared>, ctx: Arc<CampaignCtx>) {
+    let c = &ctx.campaign;
+    loop {
+        let rate = shared.throttle.account_rate().await;
+        let rate = c.rate_per_second.map_or(rate, |r| r.min(rate));
+        // About two seconds' worth per claim, so claims never wait long for the throttle.
+        let mut limit = ((rate * 2.0).ceil() as i64).clamp(1, shared.config.batch_size.max(1));
+        if let Some(budget) = shared.config.daily_unique_limit {
+            let used = with_db_retry(&shared, &ctx.stop, "checking the daily budget", || {
+                crate::queue::throttle::daily_unique(&shared.pool, budget)
+            })
+            .await;
+            let Some((used, _)) = used else { return };
+            limit = limit.min(budget - used);
+            if limit <= 0 {
+                return;
+            }
+        }
+        let first = tokio::select! {
+            _ = ctx.stop.cancelled() => return,
+            p = shared.permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+        };
+        let mut permits = vec![first];
+        while (permits.len() as i64) < limit {
+            match shared.permits.clone().try_acquire_owned() {
+                Ok(p) => permits.push(p),
+                Err(_) => break,
+            }
+        }
+        let worker = shared.config.worker_id.as_str();
+        let lease = shared.config.lease;
+        let n = permits.len() as i64;
+        let claimed = with_db_retry(&shared, &ctx.stop, "claiming recipients", || {
+            claim::claim(&shared.pool, c.id, worker, n, lease)
+        })
+        .await;
+        let Some(claimed) = claimed else { return };
+        if claimed.is_empty() {
+            return;
+        }
+        permits.truncate(claimed.len());
+        if !dispatch(&shared, &ctx, claimed, permits).await {
+            return;
+        }
+    }
+}
+
+/// Starts every claimed recipient (each with its in-flight slot); releases
+/// the rest when it has to stop. Returns false when the campaign stopped.
+async fn dispatch(
+    shared: &Arc<Shared>,
+    ctx: &Arc<CampaignCtx>,
+    claimed: Vec<Claimed>,
+    permits: Vec<OwnedSemaphorePermit>,
+) -> bool {
+    let claimed_at = Instant::now();
+    // Start no HTTP call that could still be running when the lease expires.
+    let deadline = shared
+        .config
+        .lease
+        .saturating_sub(shared.config.request_timeout)
+        .saturating_sub(std::time::Duration::from_secs(2));
+    let mut rest = claimed.into_iter().zip(permits);
+    while let Some((r, permit)) = rest.next() {
+        let ok = !ctx.stop.is_cancelled()
+            && claimed_at.elapsed() < deadline
+            && shared
+                .throttle
+                .acquire(
+                    ctx.campaign.id,
+                    ctx.campaign.rate_per_second,
+                    r.from_number.as_deref(),
+                    &ctx.stop,
+                )
+                .await
+            && !ctx.stop.is_cancelled()
+            && claimed_at.elapsed() < deadline;
+        if ok {
+            let (shared, ctx) = (shared.clone(), ctx.clone());
+            tokio::spawn(async move { send_one(shared, ctx, r, permit).await });
+        } else {
+            let unsent: Vec<Claimed> = std::iter::once(r).chain(rest.map(|(r, _)| r)).collect();
+            release(shared, &unsent).await;
+            return !ctx.stop.is_cancelled();
+        }
+    }
+    true
+}
+
+/// Gives claimed-but-unsent recipients back to the queue.
+pub async fn release(shared: &Shared, unsent: &[Claimed]) {
+    if unsent.is_empty() {
+        return;
+    }
+    let pairs: Vec<(i64, i64)> = unsent
+        .iter()
+        .map(|c| (c.recipient_id, c.lease_token))
+        .collect();
+    let done = with_db_retry(
+        shared,
+        &shared.shutdown_hard,
+        "releasing unsent recipients",
+        || claim::release(&shared.pool, &pairs),
+    )
+    .await;
+    if let Some(n) = done {
+        shared.stats.released.fetch_add(n, Ordering::Relaxed);
+        let _ = crate::queue::throttle::notify_work(&shared.pool).await;
+    }
+}
+
+async fn send_one(
+    shared: Arc<Shared>,
+    ctx: Arc<CampaignCtx>,
+    r: Claimed,
+    permit: OwnedSemaphorePermit,
+) {
+    let c = &ctx.campaign;
+    let started_at = Utc::now();
+    let in_flight = crate::metrics::InFlight::start();
+    // A row's own template wins; then its own text; then the campaign's template.
+    let template = r.template_id.or(if r.message.is_none() {
+        c.template_id
+    } else {
+        None
+    });
+    let outcome = match template {
+        Some(template_id) => {
+            shared
+                .client
+                .send_template(&SendTemplate {
+                    to: r.phone.clone(),
+                    from_number: r.from_number.clone().or_else(|| c.from_number.clone()),
+                    template_id,
+                })
+                .await
+        }
+        None => {
+            shared
+                .client
+                .send_message(&SendMessage {
+                    to: Some(r.phone.clone()),
+                    from_number: r.from_number.clone().or_else(|| c.from_number.clone()),
+                    message: r.message.clone(),
+                    media: ctx.media.clone(),
+                    location: c.latitude.zip(c.longitude),
+                    cta_url_id: c.cta_url_id,
+                    interactive_list_id: c.interactive_list_id,
+                })
+                .await
+        }
+    };
+    let finished_at = Utc::now();
+    drop(in_flight);
+    let d = retry::decide(
+        &outcome,
+        r.attempt,
+        c.max_attempts,
+        &shared.config.retry,
+        finished_at,
+        rand::random::<f64>(),
+    );
+    shared.stats.count(&d.resolution);
+    crate::metrics::record_message(c.id, resolution_name(&d.resolution));
+    if let Some(until) = d.throttled_until {
+        crate::metrics::record_throttled();
+        shared.throttle.throttled(until).await;
+    }
+    if let Some(reason) = &d.pause_reason {
+        ctx.pause(&shared, reason, StopKind::AccountRefused).await;
+    } else if !matches!(outcome, Outcome::Throttled { .. }) {
+        let tripped = ctx
+            .breaker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(breaker::failure_key(&outcome));
+        if let Some(reason) = tripped {
+            ctx.pause(&shared, &reason, StopKind::Breaker).await;
+        }
+    }
+    // Recorded last, with the in-flight slot: the slot comes back once the
+    // answer is written, so when every slot is free every send task is done.
+    let completion = Completion {
+        recipient_id: r.recipient_id,
+        campaign_id: r.campaign_id,
+        lease_token: r.lease_token,
+        attempt: r.attempt,
+        worker: shared.config.worker_id.clone(),
+        resolution: d.resolution,
+        outcome: outcome.class(),
+        reply: outcome.reply().clone(),
+        started_at,
+        finished_at,
+        error: d.error,
+    };
+    shared.recorder.record(completion, permit);
+}
+
+/// The recipient state a resolution leads to, for metrics.
+fn resolution_name(r: &claim::Resolution) -> &'static str {
+    match r {
+        claim::Resolution::Sent => "sent",
+        claim::Resolution::Failed => "failed",
+        claim::Resolution::Retry { .. } => "retrying",
+        claim::Resolution::Unknown => "unknown",
+        claim::Resolution::Requeue => "queued",
+    }
+}
