@@ -14,7 +14,7 @@ use wutt_campaign::wutt::{Envelope, OutcomeClass, Reply};
 
 const LEASE: Duration = Duration::from_secs(60);
 
-/// A campaign with `n` queued recipients (+8801700000001, …).
+/// A campaign with `n` queued recipients (+8801000000001, …).
 async fn seed(pool: &PgPool, name: &str, n: i32) -> i64 {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO campaigns (name, source_sha256, source_file, template_id) \
@@ -26,7 +26,7 @@ async fn seed(pool: &PgPool, name: &str, n: i32) -> i64 {
     .unwrap();
     sqlx::query(
         "INSERT INTO recipients (campaign_id, row_number, line_number, raw_phone, mobile_code, mobile, state) \
-         SELECT $1, g, g + 1, '+8801' || lpad(g::text, 9, '7'), '880', '1' || lpad(g::text, 9, '7'), 'queued' \
+         SELECT $1, g, g + 1, '+8801' || lpad(g::text, 9, '0'), '880', '1' || lpad(g::text, 9, '0'), 'queued' \
          FROM generate_series(1, $2) g",
     )
     .bind(id)

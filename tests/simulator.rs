@@ -753,7 +753,7 @@ async fn the_simulate_command_refuses_unusable_fault_settings() {
         (&["--latency-ms", "1-99999999999999999999"], "whole number"),
         (&["--latency-ms", "0-700000"], "MIN <= MAX"),
         (&["--slow-ms", "18446744073709551615"], "slow_ms"),
-        (&["--rate", "nan"], "positive number"),
+        (&["--rate-limit", "nan"], "positive number"),
         (&["--rate=-1"], "positive number"),
         (&["--error-rate", "NaN"], "between 0 and 1"),
         (

@@ -53,8 +53,9 @@ pub struct SimulateArgs {
     #[arg(long = "allow-ip", value_name = "IP[/BITS]")]
     pub allow_ip: Vec<IpRange>,
 
-    /// Requests per second per account; over it the answer is 429 with Retry-After.
-    #[arg(long, value_name = "N", value_parser = positive_number)]
+    /// Requests per second per account; over it the answer is 429 with
+    /// Retry-After. Default: no limit. (Not WUTT_RATE: that is the runner's own pace.)
+    #[arg(long = "rate-limit", id = "sim_rate_limit", value_name = "N", value_parser = positive_number)]
     pub rate: Option<f64>,
 
     /// Burst of the rate limit (default: one second's worth).

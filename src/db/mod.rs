@@ -67,6 +67,49 @@ pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Res
     Ok(pool)
 }
 
+/// Creates database `name` on the server of `admin_url` (a URL of any
+/// database there, such as `postgres`). The name must be a plain identifier.
+pub async fn create_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    use sqlx::{Connection as _, Executor as _};
+    check_database_name(name)?;
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL at {}", redact_url(admin_url)))?;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+        .await
+        .with_context(|| format!("creating database {name}"))?;
+    Ok(())
+}
+
+/// Drops database `name` on the server of `admin_url`, closing its sessions.
+pub async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    use sqlx::{Connection as _, Executor as _};
+    check_database_name(name)?;
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL at {}", redact_url(admin_url)))?;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+        )))
+        .await
+        .with_context(|| format!("dropping database {name}"))?;
+    Ok(())
+}
+
+fn check_database_name(name: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !name.is_empty()
+            && name.len() < 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+        "database name {name:?} must be lower-case letters, digits and underscores"
+    );
+    Ok(())
+}
+
 /// Applies the embedded migrations (idempotent; safe with several runners).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR

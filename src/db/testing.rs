@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use sqlx::{Connection as _, Executor as _, PgConnection, PgPool};
+use sqlx::PgPool;
 
 use super::ephemeral::Cluster;
 
@@ -53,11 +53,7 @@ impl TestDb {
             COUNTER.fetch_add(1, Ordering::Relaxed),
             rand::random::<u32>()
         );
-        let mut admin = PgConnection::connect(&admin_url)
-            .await
-            .expect("connect to the admin database");
-        admin
-            .execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+        super::create_database(&admin_url, &name)
             .await
             .expect("create test database");
         let url = database_url(&admin_url, &name);
@@ -85,15 +81,7 @@ impl Drop for TestDb {
             else {
                 return;
             };
-            rt.block_on(async {
-                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
-                    let _ = admin
-                        .execute(sqlx::AssertSqlSafe(format!(
-                            r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
-                        )))
-                        .await;
-                }
-            });
+            let _ = rt.block_on(super::drop_database(&admin_url, &name));
         })
         .join();
     }

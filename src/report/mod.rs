@@ -6,7 +6,9 @@
 //! - [`export`]: streams every recipient row to CSV, JSON or JSON lines.
 //! - [`render`]: the summary as a table, CSV or JSON.
 //! - [`excel`]: CSV cells that are safe to open in Excel.
+//! - [`errors`]: failures grouped by reason (`campaign_errors`).
 
+pub mod errors;
 pub mod excel;
 pub mod export;
 pub mod render;
