@@ -145,7 +145,9 @@ CREATE TABLE send_attempts (
     body_excerpt  TEXT,
     error         TEXT
 );
-CREATE INDEX send_attempts_recipient ON send_attempts (recipient_id);
+-- One claim makes one call: a completion written twice (retried after a
+-- commit whose answer was lost) records its attempt once.
+CREATE UNIQUE INDEX send_attempts_claim ON send_attempts (recipient_id, lease_token);
 CREATE INDEX send_attempts_campaign ON send_attempts (campaign_id, finished_at);
 
 -- The opt-out list, by canonical number.

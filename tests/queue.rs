@@ -412,3 +412,26 @@ async fn claim_is_an_index_scan_on_a_large_queue() {
     assert!(plan.contains("recipients_due"), "{plan}");
     assert!(!plan.contains("Sort"), "the claim must not sort:\n{plan}");
 }
+
+#[tokio::test]
+async fn a_completion_written_twice_records_its_attempt_once() {
+    let db = TestDb::new().await;
+    let id = seed(&db.pool, "twice", 1).await;
+    let claimed = claim::claim(&db.pool, id, "w", 1, LEASE).await.unwrap();
+    let done = completion(&claimed[0], Resolution::Sent, OutcomeClass::Success);
+    // The first write committed but its answer was lost; the recorder retries.
+    assert_eq!(
+        claim::complete(&db.pool, std::slice::from_ref(&done))
+            .await
+            .unwrap()
+            .applied,
+        1
+    );
+    assert_eq!(claim::complete(&db.pool, &[done]).await.unwrap().applied, 0);
+    let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM send_attempts")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 1);
+    assert_eq!(states(&db.pool, id).await, vec![("sent".into(), 1)]);
+}

@@ -241,6 +241,7 @@ pub async fn complete(pool: &PgPool, batch: &[Completion]) -> sqlx::Result<Compl
                         ELSE ARRAY(SELECT jsonb_array_elements_text(messages)) END,
                    envelope, excerpt, error
             FROM u
+            ON CONFLICT (recipient_id, lease_token) DO NOTHING
         )
         UPDATE recipients r SET
             state            = u.state,
