@@ -7,6 +7,7 @@ pub mod testing;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use backon::{ExponentialBuilder, Retryable as _};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions as _, PgPool};
 
@@ -36,28 +37,32 @@ pub async fn connect(
         .application_name("wutt-campaign")
         .log_statements(tracing::log::LevelFilter::Trace)
         .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(5));
-    let deadline = tokio::time::Instant::now() + patience;
-    let mut delay = Duration::from_millis(100);
-    loop {
-        let attempt = PgPoolOptions::new()
+    let attempt = || {
+        PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
-            .await;
-        match attempt {
-            Ok(pool) => return Ok(pool),
-            Err(err) if tokio::time::Instant::now() + delay < deadline && is_transient(&err) => {
-                tracing::warn!(error = %err, "database not reachable yet; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
-            Err(err) => {
-                return Err(err).with_context(|| {
-                    format!("cannot connect to PostgreSQL at {}", redact_url(url))
-                });
-            }
-        }
-    }
+    };
+    attempt
+        .retry(reconnect_backoff().with_total_delay(Some(patience)))
+        .when(is_transient)
+        .notify(|err, wait| {
+            tracing::warn!(error = %err, ?wait, "database not reachable yet; retrying");
+        })
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL at {}", redact_url(url)))
+}
+
+/// How long to wait between tries while PostgreSQL starts or restarts: 100 ms
+/// doubling to 5 s, with jitter, without a limit of tries (callers bound it
+/// by a total delay or by cancellation). Durable retries of sends are not
+/// this: they live in the queue as `next_attempt_at`.
+pub fn reconnect_backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(5))
+        .with_jitter()
+        .without_max_times()
 }
 
 /// Opens a pool and applies the embedded migrations.
@@ -119,16 +124,26 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether a database error is worth waiting out (server starting, restarting,
-/// or briefly unreachable).
+/// Whether a database error is worth waiting out: the server is starting,
+/// restarting or unreachable, the connection broke, or the transaction lost a
+/// serialization or deadlock race.
 pub fn is_transient(err: &sqlx::Error) -> bool {
     match err {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
-        sqlx::Error::Database(db) => matches!(
-            db.code().as_deref(),
-            // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
-            Some("57P01" | "57P02" | "57P03" | "53300")
-        ),
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // 08: connection exceptions; 57P: operator intervention (shutdown,
+        // cannot connect now); 53300: too many connections; 40001/40P01:
+        // serialization failure, deadlock.
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || c == "53300"
+                || c == "40001"
+                || c == "40P01"
+        }),
         _ => false,
     }
 }

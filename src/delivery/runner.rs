@@ -24,7 +24,7 @@ use super::DeliveryConfig;
 use super::progress::Progress;
 use super::recorder::Recorder;
 use super::schedule::{self, Window};
-use super::shared::{Paused, Shared, Stats, retryable};
+use super::shared::{Paused, Shared, Stats};
 use super::templates::{self, TemplateStatus};
 use super::throttle::Throttle;
 use super::worker::{self, CampaignCtx, StopKind};
@@ -160,7 +160,11 @@ pub async fn run(
                 db_delay = Duration::from_millis(100);
                 pass
             }
-            Err(err) if err.downcast_ref::<sqlx::Error>().is_some_and(retryable) => {
+            Err(err)
+                if err
+                    .downcast_ref::<sqlx::Error>()
+                    .is_some_and(crate::db::is_transient) =>
+            {
                 tracing::warn!(error = %err, "database unavailable; retrying");
                 tokio::select! {
                     _ = shutdown.cancelled() => {}
@@ -183,7 +187,7 @@ pub async fn run(
         } else if mode == Mode::Once {
             let next = match control::next_due_at(&pool).await {
                 Ok(next) => next,
-                Err(err) if retryable(&err) => Some(now),
+                Err(err) if crate::db::is_transient(&err) => Some(now),
                 Err(err) => {
                     result = Err(err.into());
                     break;

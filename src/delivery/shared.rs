@@ -6,8 +6,8 @@
 use std::future::Future;
 use std::sync::Mutex as SyncMutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
+use backon::Retryable as _;
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -107,51 +107,32 @@ impl Shared {
     }
 }
 
-/// Whether a database error is worth waiting out: the server is restarting
-/// or unreachable, or the connection broke.
-pub fn retryable(err: &sqlx::Error) -> bool {
-    if crate::db::is_transient(err) {
-        return true;
-    }
-    match err {
-        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
-            c.starts_with("08") || c.starts_with("57P") || c == "40001" || c == "40P01"
-        }),
-        sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
-        _ => false,
-    }
-}
-
 /// Runs a database call until it succeeds, waiting out retryable errors with
-/// backoff. `None` when cancelled, or on an error retrying cannot fix (noted
+/// backoff ([`crate::db::reconnect_backoff`]). `None` when cancelled, or on an error retrying cannot fix (noted
 /// as fatal: the runner stops with it).
 pub async fn with_db_retry<T, F, Fut>(
     shared: &Shared,
     cancel: &CancellationToken,
     what: &str,
-    mut f: F,
+    f: F,
 ) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = sqlx::Result<T>>,
 {
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match f().await {
-            Ok(v) => return Some(v),
-            Err(err) if retryable(&err) => {
-                tracing::warn!(error = %err, "{what}: database unavailable; retrying");
-                tokio::select! {
-                    _ = cancel.cancelled() => return None,
-                    () = tokio::time::sleep(delay) => {}
-                }
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
+    let retried = f
+        .retry(crate::db::reconnect_backoff())
+        .when(crate::db::is_transient)
+        .notify(|err, _| tracing::warn!(error = %err, "{what}: database unavailable; retrying"));
+    tokio::select! {
+        _ = cancel.cancelled() => None,
+        result = retried => match result {
+            Ok(v) => Some(v),
             Err(err) => {
                 tracing::error!(error = %err, "{what} failed");
                 shared.note_fatal(format!("{what}: {err}"));
-                return None;
+                None
             }
-        }
+        },
     }
 }
