@@ -276,3 +276,68 @@ async fn run_once_ingests_the_inbox_and_sends_the_new_campaign() {
     }));
     assert!(!inbox.join("drop.csv").exists(), "the file left the inbox");
 }
+
+/// With every log target at `trace`, in text and in JSON, a whole run — the
+/// inbox loaded, the template list asked, every recipient sent — never prints
+/// the client secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_secret_never_reaches_the_logs_even_at_trace() {
+    const DISTINCT: &str = "s3cr3t-wutt-42-DO-NOT-LOG";
+    let db = TestDb::new().await;
+    let sim = wutt_campaign::simulator::start(
+        SimConfig {
+            client_id: ID.into(),
+            client_secret: wutt_campaign::config::Secret::new(DISTINCT),
+            seed: Some(7),
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .expect("simulator");
+    for (i, format) in ["text", "json"].into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir_all(&inbox).unwrap();
+        let name = format!("trace-{format}");
+        std::fs::write(
+            inbox.join(format!("{name}.toml")),
+            format!("name = \"{name}\"\ntemplate_id = 1\n"),
+        )
+        .unwrap();
+        let mut csv = String::from("phone,firstname\n");
+        for r in 0..5 {
+            csv.push_str(&format!("+8801712{:06},Name{r}\n", 400_000 + i * 10 + r));
+        }
+        std::fs::write(inbox.join(format!("{name}.csv")), csv).unwrap();
+        let mut cmd = command(
+            &db.url,
+            &sim.base_url(),
+            DISTINCT,
+            &["--log-format", format, "run", "--once", "--settle", "0"],
+        );
+        cmd.env("WUTT_CAMPAIGNS_DIR", dir.path())
+            .env("RUST_LOG", "trace");
+        let out = run(cmd).await;
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert_eq!(code(&out), 0, "{stderr}");
+        let id: i64 = sqlx::query_scalar("SELECT id FROM campaigns WHERE name = $1")
+            .bind(&name)
+            .fetch_one(&db.pool)
+            .await
+            .expect("the campaign was loaded");
+        let s = states(&db.pool, id).await;
+        assert_eq!(s.get("sent"), Some(&5), "{s:?}");
+        let level = if format == "json" {
+            "\"level\":\"TRACE\""
+        } else {
+            "TRACE"
+        };
+        assert!(stderr.contains(level), "trace logs were captured: {stderr}");
+        assert!(
+            !stdout.contains(DISTINCT) && !stderr.contains(DISTINCT),
+            "the secret appears in the {format} output"
+        );
+    }
+    assert_eq!(sim.messages().len(), 10);
+}
