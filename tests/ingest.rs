@@ -499,3 +499,65 @@ async fn a_whole_file_problem_deep_in_a_big_file_rolls_everything_back() {
     let errors = std::fs::read_to_string(dir.rejected().join("big.errors.txt")).unwrap();
     assert!(errors.contains("line 9002"), "{errors}");
 }
+
+/// The real client aimed at an in-process simulator (demo credentials).
+async fn sim_client() -> (
+    wutt_campaign::simulator::SimHandle,
+    wutt_campaign::wutt::Client,
+) {
+    use wutt_campaign::simulator::{self, SimConfig};
+    use wutt_campaign::wutt::{Client, ClientConfig};
+    let cfg = SimConfig {
+        seed: Some(1),
+        ..SimConfig::default()
+    };
+    let (client_id, client_secret) = (cfg.client_id.clone(), cfg.client_secret.clone());
+    let sim = simulator::start(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("simulator");
+    let client = Client::new(ClientConfig {
+        base_url: url::Url::parse(&format!("{}/external-api", sim.base_url())).unwrap(),
+        client_id,
+        client_secret,
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(10),
+        user_agent: "wutt-campaign-test/1".into(),
+    })
+    .expect("client");
+    (sim, client)
+}
+
+#[tokio::test]
+async fn a_template_the_account_cannot_send_rejects_the_file() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    let (sim, client) = sim_client().await;
+    // The simulator seeds template 4 as pending; 99 does not exist.
+    for (name, id, says) in [
+        ("draft", 4, "template 4 is not approved"),
+        (
+            "ghost",
+            99,
+            "template 99 is not in the account's template list",
+        ),
+    ] {
+        write(&dir.inbox(), &format!("{name}.csv"), &phones_csv(3));
+        write(
+            &dir.inbox(),
+            &format!("{name}.toml"),
+            &format!("template_id = {id}\n"),
+        );
+        let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), Some(&client))
+            .await
+            .unwrap();
+        assert_eq!(summary.rejected.len(), 1, "{name}: {summary:?}");
+        assert!(summary.loaded.is_empty(), "{name}: {summary:?}");
+        let errors =
+            std::fs::read_to_string(dir.rejected().join(format!("{name}.errors.txt"))).unwrap();
+        assert!(errors.contains(says), "{name}: {errors}");
+    }
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 0);
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM recipients").await, 0);
+    assert!(names(&dir.inbox()).is_empty(), "{:?}", names(&dir.inbox()));
+    assert!(sim.messages().is_empty());
+}

@@ -1,4 +1,5 @@
-//! `load` and `suppress` as a user runs them: output and exit codes.
+//! `load`, `suppress` and `run --once` as a user runs them: output, exit
+//! codes, and two runners started together on one inbox.
 
 use std::process::{Command, Output};
 
@@ -97,4 +98,100 @@ async fn suppress_commands_manage_the_list() {
     assert!(text(&rm).contains("removed"), "{}", text(&rm));
     let bad = run(&db, tmp.path(), &["suppress", "add", "not a number"]);
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+}
+
+/// Two `run --once` processes started together on one inbox of six campaign
+/// files: each file becomes exactly one campaign, and each recipient is sent
+/// exactly once, whichever process loaded or sent it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_run_once_processes_load_and_send_each_file_once() {
+    use std::collections::HashMap;
+    use wutt_campaign::simulator::{self, SimConfig};
+
+    let db = TestDb::new().await;
+    let sim = simulator::start(
+        SimConfig {
+            seed: Some(3),
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .expect("simulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("campaigns");
+    let inbox = root.join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let mut rows = 0;
+    for f in 0..6u32 {
+        let mut csv = String::from("phone,firstname\n");
+        for r in 0..(3 + f) {
+            csv.push_str(&format!("+8801713{:06},N{r}\n", f * 100 + r));
+            rows += 1;
+        }
+        std::fs::write(inbox.join(format!("f{f}.csv")), csv).unwrap();
+        std::fs::write(
+            inbox.join(format!("f{f}.toml")),
+            "message = \"Hi {{firstname}}\"\n",
+        )
+        .unwrap();
+    }
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_wutt-campaign"))
+                .args(["run", "--once", "--settle", "0"])
+                .env("DATABASE_URL", &db.url)
+                .env("WUTT_CAMPAIGNS_DIR", &root)
+                .env("WUTT_BASE_URL", sim.base_url())
+                .env("WUTT_CLIENT_ID", "demo-id")
+                .env("WUTT_CLIENT_SECRET", "demo-secret")
+                .env_remove("WUTT_CLIENT_SECRET_FILE")
+                .env("WUTT_RATE", "1000")
+                .env("RUST_LOG", "warn")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn the binary")
+        })
+        .collect();
+    for child in children {
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+
+    let campaigns: i64 = sqlx::query_scalar("SELECT count(*) FROM campaigns")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(campaigns, 6);
+    let states: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, count(*) FROM recipients GROUP BY state")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(states, vec![("sent".to_string(), rows)], "{states:?}");
+    assert_eq!(std::fs::read_dir(&inbox).unwrap().count(), 0);
+    let mut processed: Vec<String> = std::fs::read_dir(root.join("processed"))
+        .unwrap()
+        .map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            // `ID-NAME`: the campaign id first.
+            name.split_once('-').expect("id prefix").1.to_string()
+        })
+        .collect();
+    processed.sort();
+    let mut expected: Vec<String> = (0..6)
+        .flat_map(|f| [format!("f{f}.csv"), format!("f{f}.toml")])
+        .collect();
+    expected.sort();
+    assert_eq!(processed, expected, "every file processed once");
+    let mut sent: HashMap<String, usize> = HashMap::new();
+    for m in sim.messages() {
+        *sent.entry(m.mobile).or_default() += 1;
+    }
+    assert_eq!(sent.len() as i64, rows);
+    assert!(sent.values().all(|&n| n == 1), "{sent:?}");
 }
