@@ -10,7 +10,7 @@
 //! - [`schedule`]: send windows in the campaign's timezone.
 //! - [`templates`]: the pre-send template check.
 //! - [`media`]: captured media materialised for upload.
-//! - [`progress`]: progress bar on a terminal, log lines otherwise.
+//! - [`progress`]: a progress bar per campaign on a terminal, log lines otherwise.
 //! - [`shared`]: state shared by the tasks; the database retry loop.
 
 pub mod breaker;

@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::DeliveryConfig;
-use super::progress::Progress;
+use super::progress::{CampaignLeft, Progress};
 use super::recorder::Recorder;
 use super::schedule::{self, Window};
 use super::shared::{Paused, Shared, Stats};
@@ -77,8 +77,9 @@ impl RunSummary {
 struct Pass {
     /// Earliest moment something currently held back may go.
     wake_at: Option<DateTime<Utc>>,
-    /// Recipients due now in campaigns this process may send.
-    left: i64,
+    /// The campaigns this process is sending, with what is due now in each;
+    /// `None` when the pass stopped early.
+    campaigns: Option<Vec<CampaignLeft>>,
 }
 
 struct Loop {
@@ -115,6 +116,7 @@ pub async fn run(
         recorder,
         permits: Arc::new(Semaphore::new(concurrency)),
         stats: Stats::default(),
+        campaign_stats: SyncMutex::default(),
         shutdown: shutdown.clone(),
         shutdown_hard,
         paused: SyncMutex::default(),
@@ -178,7 +180,7 @@ pub async fn run(
                 break;
             }
         };
-        progress.update(&shared.stats, pass.left);
+        progress.update(pass.campaigns);
         let busy = !lp.running.is_empty() || shared.in_flight() > 0;
         let now = Utc::now();
         let mut wake_at = pass.wake_at;
@@ -401,6 +403,7 @@ impl Loop {
             }
         }
         let now = Utc::now();
+        let mut due_now = HashMap::new();
         for c in control::sendable(&shared.pool).await? {
             match schedule::window(
                 now,
@@ -419,7 +422,7 @@ impl Loop {
                 }
             }
             let due = control::due_count(&shared.pool, c.id).await?;
-            pass.left += due;
+            due_now.insert(c.id, due);
             if due == 0 || self.running.contains_key(&c.id) || !self.template_ok(&c).await? {
                 continue;
             }
@@ -441,6 +444,17 @@ impl Loop {
             });
             self.running.insert(ctx.campaign.id, (handle, ctx));
         }
+        pass.campaigns = Some(
+            self.running
+                .iter()
+                .map(|(id, (_, ctx))| CampaignLeft {
+                    id: *id,
+                    name: ctx.campaign.name.clone(),
+                    left: due_now.get(id).copied().unwrap_or(0),
+                    stats: ctx.stats.clone(),
+                })
+                .collect(),
+        );
         Ok(pass)
     }
 }

@@ -3,7 +3,9 @@
 //! the retry loop for database calls (a restarting PostgreSQL is waited out,
 //! not fatal).
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::Mutex as SyncMutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -19,7 +21,7 @@ use super::worker::StopKind;
 use crate::queue::claim::Resolution;
 use crate::wutt::Client;
 
-/// Counters of this run.
+/// Counters of this run (the whole run, or one campaign of it).
 #[derive(Debug, Default)]
 pub struct Stats {
     pub sent: AtomicU64,
@@ -72,8 +74,11 @@ pub struct Shared {
     pub throttle: Throttle,
     pub recorder: Recorder,
     /// The in-flight cap.
-    pub permits: std::sync::Arc<Semaphore>,
+    pub permits: Arc<Semaphore>,
     pub stats: Stats,
+    /// The same counters per campaign (kept for the whole run, across the
+    /// campaign's dispatchers), for the progress display.
+    pub campaign_stats: SyncMutex<HashMap<i64, Arc<Stats>>>,
     /// Stop claiming (graceful stop).
     pub shutdown: CancellationToken,
     /// Give up waiting for the database too (second signal).
@@ -98,6 +103,16 @@ impl Shared {
     pub fn note_fatal(&self, err: String) {
         let mut f = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
         f.get_or_insert(err);
+    }
+
+    /// The counters of one campaign in this run.
+    pub fn campaign_stats(&self, campaign_id: i64) -> Arc<Stats> {
+        self.campaign_stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(campaign_id)
+            .or_default()
+            .clone()
     }
 
     pub fn in_flight(&self) -> usize {

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::breaker::{self, Breaker};
 use super::retry;
-use super::shared::{Shared, with_db_retry};
+use super::shared::{Shared, Stats, with_db_retry};
 use crate::queue::claim::{self, Claimed, Completion};
 use crate::queue::control::{self, Campaign};
 use crate::wutt::{MediaFile, Outcome, SendMessage, SendTemplate};
@@ -35,6 +35,8 @@ pub struct CampaignCtx {
     pub media: Vec<MediaFile>,
     /// Cancelled when the campaign must stop sending (child of the shutdown token).
     pub stop: CancellationToken,
+    /// This campaign's counters in this run.
+    pub stats: Arc<Stats>,
     breaker: SyncMutex<Breaker>,
     paused: AtomicBool,
 }
@@ -42,6 +44,7 @@ pub struct CampaignCtx {
 impl CampaignCtx {
     pub fn new(shared: &Shared, campaign: Campaign, media: Vec<MediaFile>) -> Self {
         CampaignCtx {
+            stats: shared.campaign_stats(campaign.id),
             campaign,
             media,
             stop: shared.shutdown.child_token(),
@@ -236,6 +239,7 @@ async fn send_one(
         rand::random::<f64>(),
     );
     shared.stats.count(&d.resolution);
+    ctx.stats.count(&d.resolution);
     crate::metrics::record_message(c.id, resolution_name(&d.resolution));
     if let Some(until) = d.throttled_until {
         crate::metrics::record_throttled();
