@@ -3,7 +3,7 @@
 //! campaign and leaves its recipients queued, a graceful stop leaves no
 //! `unknown`, and the shared token bucket holds its rate.
 
-#[path = "delivery_support.rs"]
+#[path = "support/delivery.rs"]
 mod support;
 
 use std::collections::HashSet;

@@ -3,9 +3,9 @@
 //! runner. Afterwards every recipient is terminal, nobody was sent twice, and
 //! at most the in-flight cap per crash is `unknown`.
 
-#[path = "delivery_support.rs"]
+#[path = "support/delivery.rs"]
 mod delivery_support;
-#[path = "e2e_support.rs"]
+#[path = "support/e2e.rs"]
 mod support;
 
 use std::time::Duration;

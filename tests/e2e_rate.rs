@@ -3,9 +3,9 @@
 //! one-second window does the simulator see more than the limit plus the
 //! burst, and every recipient is sent once.
 
-#[path = "delivery_support.rs"]
+#[path = "support/delivery.rs"]
 mod delivery_support;
-#[path = "e2e_support.rs"]
+#[path = "support/e2e.rs"]
 mod support;
 
 use std::time::Duration;

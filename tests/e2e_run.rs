@@ -2,9 +2,9 @@
 //! PostgreSQL — a clean campaign, a fault mix, and account refusals (wrong
 //! secret, IP not allowed) that pause the campaign until it is resumed.
 
-#[path = "delivery_support.rs"]
+#[path = "support/delivery.rs"]
 mod delivery_support;
-#[path = "e2e_support.rs"]
+#[path = "support/e2e.rs"]
 mod support;
 
 use std::collections::HashMap;
