@@ -25,9 +25,8 @@ DB="wutt_bench_$$"
 db_url() { python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/"+sys.argv[2])))' "$ADMIN_URL" "$1"; }
 URL="$(db_url "$DB")"
 # The runner and pgbench reach PostgreSQL over its Unix socket when there is
-# one: sqlx 0.9.0 leaves Nagle's algorithm on for TCP (sqlx issue #4335), which
-# costs ~40 ms on every large statement (a 50-row completion) over loopback
-# TCP. BENCH_SOCKET_DIR= (empty) measures over TCP instead.
+# one, so both pay the same transport. BENCH_SOCKET_DIR= (empty) measures over
+# TCP instead (TCP_NODELAY is set by the vendored sqlx-core fix).
 SOCKET_DIR="${BENCH_SOCKET_DIR-/var/run/postgresql}"
 PG_USER="$(python3 -c 'import sys,urllib.parse as u; print(u.urlsplit(sys.argv[1]).username or "postgres")' "$ADMIN_URL")"
 if [ -n "$SOCKET_DIR" ] && [ -S "$SOCKET_DIR/.s.PGSQL.5432" ]; then
