@@ -142,3 +142,90 @@ fn compiled_patterns_agree_with_the_metadata_examples() {
         differ.len()
     );
 }
+
+/// Every country calling code in the metadata.
+fn all_codes() -> Vec<u16> {
+    let mut codes: Vec<u16> = phonenumber::metadata::DATABASE
+        .iter()
+        .map(|m| m.country_code())
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+/// The fast split of a canonical number must be exactly what libphonenumber
+/// makes of it; when it declines, the slow path decides alone.
+fn assert_splits_agree(international: &str) {
+    if let Some((code, national)) = super::split_canonical(international) {
+        assert_eq!(
+            super::split_by_libphonenumber(international),
+            Ok((code, national.to_string())),
+            "{international}"
+        );
+    }
+}
+
+#[test]
+fn canonical_split_agrees_with_libphonenumber_on_the_metadata_examples() {
+    use phonenumber::metadata::DATABASE;
+    let mut fast = 0;
+    for meta in DATABASE.iter() {
+        let d = meta.descriptors();
+        let examples = [
+            Some(d.general()),
+            d.mobile(),
+            d.fixed_line(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.voip(),
+            d.personal_number(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ];
+        let code = meta.country_code();
+        let prefix = meta.national_prefix().unwrap_or("");
+        for example in examples.into_iter().flatten().filter_map(|d| d.example()) {
+            for national in [example.to_string(), format!("{prefix}{example}")] {
+                let international = format!("{code}{national}");
+                assert_splits_agree(&international);
+                fast += usize::from(super::split_canonical(&international).is_some());
+            }
+        }
+    }
+    assert!(fast > 500, "{fast}");
+}
+
+proptest! {
+    #[test]
+    fn canonical_split_agrees_with_libphonenumber(
+        code in prop::sample::select(all_codes()),
+        rest in "[0-9]{0,18}",
+    ) {
+        assert_splits_agree(&format!("{code}{rest}"));
+    }
+
+    #[test]
+    fn canonical_split_agrees_on_any_digits(international in "[1-9][0-9]{6,19}") {
+        assert_splits_agree(&international);
+    }
+
+    #[test]
+    fn fast_path_changes_no_parse(
+        code in prop::sample::select(all_codes()),
+        rest in "[0-9]{0,18}",
+    ) {
+        let raw = format!("+{code}{rest}");
+        let slow = super::digits_of(&raw).and_then(|d| {
+            let international = d.digits;
+            if international.len() < super::MIN_DIGITS {
+                return Err(PhoneError("too short".into()));
+            }
+            let (code, national) = super::split_by_libphonenumber(&international)?;
+            super::classified(code, national)
+        });
+        prop_assert_eq!(PhoneNumber::parse_international(&raw), slow);
+    }
+}
