@@ -19,7 +19,6 @@ CREATE TABLE recipients (
     template_id      BIGINT,
     message          TEXT,
     from_number      TEXT,
-    variables        JSONB NOT NULL DEFAULT '{}'::jsonb,
     duplicate_of     INTEGER,
     outcome          TEXT,
     http_status      INTEGER,

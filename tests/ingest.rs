@@ -84,8 +84,8 @@ async fn a_file_loads_as_one_whole_campaign() {
     );
     assert!(names(&dir.inbox()).is_empty());
     assert_eq!(count(&db.pool, "SELECT count(*) FROM recipients").await, 25);
-    let (msg, due, vars): (String, bool, serde_json::Value) = sqlx::query_as(
-        "SELECT r.message, r.next_attempt_at = c.start_at, r.variables
+    let (msg, due): (String, bool) = sqlx::query_as(
+        "SELECT r.message, r.next_attempt_at = c.start_at
          FROM recipients r JOIN campaigns c ON c.id = r.campaign_id WHERE r.row_number = 3",
     )
     .fetch_one(&db.pool)
@@ -93,7 +93,6 @@ async fn a_file_loads_as_one_whole_campaign() {
     .unwrap();
     assert_eq!(msg, "Hi Name 2!");
     assert!(due, "queued rows wait for the campaign's start_at");
-    assert_eq!(vars["firstname"], "Name 2");
     let (code, mobile): (String, String) =
         sqlx::query_as("SELECT mobile_code, mobile FROM recipients WHERE row_number = 1")
             .fetch_one(&db.pool)
@@ -121,7 +120,7 @@ async fn every_data_row_becomes_one_recipient_row_even_in_a_messy_file() {
     write(
         &dir.inbox(),
         "messy.toml",
-        "message = \"Hello {{firstname}}\"\n",
+        "message = \"Hello {{firstname}}: {{note}}\"\n",
     );
     let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
         .await
@@ -132,17 +131,16 @@ async fn every_data_row_becomes_one_recipient_row_even_in_a_messy_file() {
     assert_eq!(count(&db.pool, "SELECT count(*) FROM recipients").await, 7);
     // Bad number, empty number and the short (ragged) row are invalid.
     assert_eq!((c.invalid, c.duplicate), (3, 1), "{c:?}");
-    let note: String =
-        sqlx::query_scalar("SELECT variables->>'note' FROM recipients WHERE row_number = 2")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    assert_eq!(note, "two\r\nlines; and \"quotes\"");
+    let note: String = sqlx::query_scalar("SELECT message FROM recipients WHERE row_number = 2")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(note, "Hello Bob: two\r\nlines; and \"quotes\"");
     let msg: String = sqlx::query_scalar("SELECT message FROM recipients WHERE row_number = 7")
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    assert_eq!(msg, "Hello F\\g");
+    assert_eq!(msg, "Hello F\\g: a\ttab");
     let err: Option<String> =
         sqlx::query_scalar("SELECT error FROM recipients WHERE row_number = 3")
             .fetch_one(&db.pool)

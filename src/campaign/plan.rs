@@ -55,8 +55,6 @@ pub struct PlannedRecipient {
     /// Rendered text (placeholders filled).
     pub message: Option<String>,
     pub from_number: Option<String>,
-    /// The row's other columns, by header name.
-    pub variables: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +71,6 @@ pub struct Planner {
     template_id_column: Option<usize>,
     message_column: Option<usize>,
     from_column: Option<usize>,
-    variables: Vec<usize>,
     template_id: Option<i64>,
     message: Option<MessageTemplate>,
     from_number: Option<String>,
@@ -156,23 +153,12 @@ impl Planner {
         let (Some(phone), true) = (phone, problems.is_empty()) else {
             return Err(problems);
         };
-        let special = [
-            template_id_column,
-            message_column,
-            from_column,
-            code,
-            mobile,
-            phone_index(phone),
-        ];
         Ok(Planner {
             headers: headers.to_vec(),
             phone,
             template_id_column,
             message_column,
             from_column,
-            variables: (0..headers.len())
-                .filter(|i| !special.contains(&Some(*i)))
-                .collect(),
             template_id: manifest.template_id,
             message,
             from_number: manifest.from_number.clone(),
@@ -206,11 +192,6 @@ impl Planner {
             from_number: optional(self.from_column)
                 .map(str::to_string)
                 .or_else(|| self.from_number.clone()),
-            variables: self
-                .variables
-                .iter()
-                .map(|&i| (self.headers[i].clone(), cell(i).into()))
-                .collect(),
         };
         planned.verdict = match self.check(row, &mut planned) {
             Ok(number) => Verdict::Ready(number),
@@ -282,13 +263,6 @@ impl Planner {
             }
         }
         Ok(number)
-    }
-}
-
-fn phone_index(phone: PhoneColumns) -> Option<usize> {
-    match phone {
-        PhoneColumns::International(i) => Some(i),
-        PhoneColumns::Split { .. } => None,
     }
 }
 

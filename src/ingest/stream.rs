@@ -138,12 +138,9 @@ pub fn to_copy(
     label: &str,
 ) -> Streamed {
     let mut buf = Vec::with_capacity(CHUNK_BYTES + 4096);
-    let mut json = Vec::new();
     let mut open = true;
     let mut streamed = run(source, planner, classifier, label, |p, c| {
-        variables_json(p, &mut json);
-        let json = std::str::from_utf8(&json).unwrap_or("{}");
-        encoder.encode(&mut buf, &row(p, c, json));
+        encoder.encode(&mut buf, &row(p, c));
         if buf.len() >= CHUNK_BYTES {
             let full = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK_BYTES + 4096));
             open = chunks.blocking_send(full).is_ok();
@@ -158,7 +155,7 @@ pub fn to_copy(
     streamed
 }
 
-fn row<'a>(p: &'a PlannedRecipient, c: &'a Classified, json: &'a str) -> RecipientRow<'a> {
+fn row<'a>(p: &'a PlannedRecipient, c: &'a Classified) -> RecipientRow<'a> {
     RecipientRow {
         row_number: p.row_number,
         line_number: p.line_number,
@@ -171,37 +168,7 @@ fn row<'a>(p: &'a PlannedRecipient, c: &'a Classified, json: &'a str) -> Recipie
         template_id: p.template_id,
         message: p.message.as_deref(),
         from_number: p.from_number.as_deref(),
-        variables_json: json,
         duplicate_of: c.duplicate_of,
         error: c.error.as_deref(),
-    }
-}
-
-/// The row's variables as JSON; NUL characters (which `jsonb` refuses) become U+FFFD.
-fn variables_json(p: &PlannedRecipient, out: &mut Vec<u8>) {
-    out.clear();
-    let has_nul = p
-        .variables
-        .iter()
-        .any(|(k, v)| k.contains('\0') || v.as_str().is_some_and(|s| s.contains('\0')));
-    let written = if has_nul {
-        let clean: serde_json::Map<String, serde_json::Value> = p
-            .variables
-            .iter()
-            .map(|(k, v)| match v.as_str() {
-                Some(s) => (
-                    k.replace('\0', "\u{FFFD}"),
-                    s.replace('\0', "\u{FFFD}").into(),
-                ),
-                None => (k.clone(), v.clone()),
-            })
-            .collect();
-        serde_json::to_writer(&mut *out, &clean)
-    } else {
-        serde_json::to_writer(&mut *out, &p.variables)
-    };
-    if written.is_err() {
-        out.clear();
-        out.extend_from_slice(b"{}");
     }
 }

@@ -310,16 +310,14 @@ pub struct RecipientRow<'a> {
     pub template_id: Option<i64>,
     pub message: Option<&'a str>,
     pub from_number: Option<&'a str>,
-    /// The row's variables, already serialised as JSON.
-    pub variables_json: &'a str,
     pub duplicate_of: Option<u32>,
     pub error: Option<&'a str>,
 }
 
 /// Columns of [`RowEncoder`]'s rows, in order.
 const COPY_COLUMNS: &str = "campaign_id, row_number, line_number, raw_phone, mobile_code, \
-    mobile, state, next_attempt_at, template_id, message, from_number, variables, \
-    duplicate_of, error";
+    mobile, state, next_attempt_at, template_id, message, from_number, duplicate_of, \
+    error";
 
 /// Start of a binary COPY stream: signature, flags, no header extension.
 const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
@@ -350,7 +348,7 @@ impl RowEncoder {
     pub fn encode(&self, buf: &mut Vec<u8>, r: &RecipientRow<'_>) {
         let line = i32::try_from(r.line_number).unwrap_or(i32::MAX);
         let row = i32::try_from(r.row_number).unwrap_or(i32::MAX);
-        buf.extend_from_slice(&14i16.to_be_bytes());
+        buf.extend_from_slice(&13i16.to_be_bytes());
         fixed(buf, &self.campaign_id.to_be_bytes());
         fixed(buf, &row.to_be_bytes());
         fixed(buf, &line.to_be_bytes());
@@ -375,11 +373,6 @@ impl RowEncoder {
         }
         text(buf, r.message);
         text(buf, r.from_number);
-        // jsonb's binary input: format version 1, then the JSON text.
-        let at = open(buf);
-        buf.push(1);
-        push_text(buf, r.variables_json);
-        close(buf, at);
         match r.duplicate_of.and_then(|d| i32::try_from(d).ok()) {
             Some(d) => fixed(buf, &d.to_be_bytes()),
             None => null(buf),
@@ -470,7 +463,6 @@ mod tests {
                 template_id: None,
                 message: Some("hi"),
                 from_number: None,
-                variables_json: "{}",
                 duplicate_of: Some(1),
                 error: None,
             },
@@ -490,7 +482,6 @@ mod tests {
                 None,
                 s("hi"),
                 None,
-                s("\x01{}"),
                 Some(1i32.to_be_bytes().to_vec()),
                 None,
             ]
@@ -513,16 +504,15 @@ mod tests {
                 template_id: Some(42),
                 message: None,
                 from_number: Some("+1"),
-                variables_json: "{\"x\":\"\u{0}\"}",
                 duplicate_of: None,
                 error: Some("no phone number"),
             },
         );
         let f = fields(&buf);
-        assert_eq!(f.len(), 14);
+        assert_eq!(f.len(), 13);
         assert_eq!((&f[4], &f[5]), (&None, &None));
         assert_eq!(f[7], Some((-PG_EPOCH_MICROS).to_be_bytes().to_vec()));
         assert_eq!(f[8], Some(42i64.to_be_bytes().to_vec()));
-        assert_eq!(f[11].as_deref().map(|j| j[0]), Some(1));
+        assert_eq!(f[12].as_deref(), Some("no phone number".as_bytes()));
     }
 }
