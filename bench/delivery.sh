@@ -2,8 +2,9 @@
 # Delivery benchmarks (release build, real PostgreSQL, the simulator as a
 # separate process):
 #  (a) 100,000 recipients, no latency, no limit → sends per second with full
-#      bookkeeping, beside pgbench running bench/claim_complete.sql (the same
-#      claim-and-complete SQL at batch 50) on the same server in the same run;
+#      bookkeeping, beside pgbench running bench/claim_complete.sql (the
+#      runner's own claim and completion statements, checked by a unit test,
+#      at batch 50) on the same server in the same run;
 #  (b) 10,000 recipients, 200 ms simulated latency, an 80/s limit → achieved rate.
 # Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/delivery.sh [a|b|all]
 set -euo pipefail

@@ -15,6 +15,86 @@ use sqlx::{PgPool, Row as _};
 use crate::campaign::phone::PhoneNumber;
 use crate::wutt::{OutcomeClass, Reply};
 
+/// The claim: `$1` campaign, `$2` batch size, `$3` worker, `$4` lease in
+/// seconds. The inner SELECT walks the partial index `recipients_due` in its
+/// own order, so the claim is an index scan however large the queue is.
+/// `bench/claim_complete.sql` runs this very text (a unit test checks it).
+const CLAIM_SQL: &str = r#"
+WITH due AS (
+    SELECT r.id, (s.mobile IS NOT NULL) AS opted_out
+    FROM recipients r
+    LEFT JOIN suppressions s
+           ON s.mobile_code = r.mobile_code AND s.mobile = r.mobile
+    WHERE r.campaign_id = $1
+      AND r.state IN ('queued', 'retrying')
+      AND r.next_attempt_at <= now()
+      AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $1 AND c.status = 'active')
+    ORDER BY r.next_attempt_at, r.id
+    LIMIT $2
+    FOR UPDATE OF r SKIP LOCKED
+)
+UPDATE recipients r SET
+    state            = CASE WHEN due.opted_out THEN 'suppressed' ELSE 'sending' END,
+    attempts         = r.attempts + CASE WHEN due.opted_out THEN 0 ELSE 1 END,
+    lease_token      = r.lease_token + 1,
+    lease_owner      = CASE WHEN due.opted_out THEN NULL ELSE $3 END,
+    lease_expires_at = CASE WHEN due.opted_out THEN NULL
+                            ELSE now() + make_interval(secs => $4) END,
+    error            = CASE WHEN due.opted_out THEN 'on the opt-out list' ELSE r.error END,
+    updated_at       = now()
+FROM due
+WHERE r.id = due.id
+RETURNING r.id, r.campaign_id, r.row_number, r.lease_token, r.attempts, r.state,
+          r.mobile_code, r.mobile, r.template_id, r.message, r.from_number
+"#;
+
+/// The batched completion: one array per column (`$1`..`$18`, in the order
+/// of [`Columns`]), one `send_attempts` row per call, and the recipient rows
+/// whose lease token still matches. `bench/claim_complete.sql` runs this very
+/// text (a unit test checks it).
+const COMPLETE_SQL: &str = r#"
+WITH u AS (
+    SELECT * FROM UNNEST(
+        $1::int8[], $2::int8[], $3::int8[], $4::int4[], $5::text[], $6::text[],
+        $7::int4[], $8::timestamptz[], $9::int4[], $10::text[], $11::text[],
+        $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::text[], $16::text[],
+        $17::timestamptz[], $18::timestamptz[]
+    ) AS u(id, campaign_id, token, attempt, worker, state, refund, next_at, http_status,
+           outcome, remark, messages, data, envelope, excerpt, error, started_at, finished_at)
+),
+attempts AS (
+    INSERT INTO send_attempts (recipient_id, campaign_id, attempt, lease_token, worker,
+                               started_at, finished_at, duration_ms, http_status, outcome,
+                               remark, messages, envelope, body_excerpt, error)
+    SELECT id, campaign_id, attempt, token, worker, started_at, finished_at,
+           GREATEST(0, (EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000)::int),
+           http_status, outcome, remark,
+           CASE WHEN messages IS NULL THEN NULL
+                ELSE ARRAY(SELECT jsonb_array_elements_text(messages)) END,
+           envelope, excerpt, error
+    FROM u
+    ON CONFLICT (recipient_id, lease_token) DO NOTHING
+)
+UPDATE recipients r SET
+    state            = u.state,
+    attempts         = r.attempts - u.refund,
+    next_attempt_at  = COALESCE(u.next_at, r.next_attempt_at),
+    lease_owner      = NULL,
+    lease_expires_at = NULL,
+    outcome          = u.outcome,
+    http_status      = u.http_status,
+    remark           = u.remark,
+    messages         = CASE WHEN u.messages IS NULL THEN NULL
+                            ELSE ARRAY(SELECT jsonb_array_elements_text(u.messages)) END,
+    data             = u.data,
+    error            = CASE WHEN u.state = 'sent' THEN NULL ELSE u.error END,
+    sent_at          = CASE WHEN u.state = 'sent' THEN u.finished_at ELSE r.sent_at END,
+    updated_at       = now()
+FROM u
+WHERE r.id = u.id AND r.lease_token = u.token AND r.state = 'sending'
+RETURNING r.id
+"#;
+
 /// A recipient claimed for sending.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claimed {
@@ -85,44 +165,13 @@ pub async fn claim(
     limit: i64,
     lease: Duration,
 ) -> sqlx::Result<Vec<Claimed>> {
-    // The inner SELECT walks the partial index `recipients_due` in its own
-    // order, so the claim is an index scan however large the queue is.
-    let rows = sqlx::query(
-        r#"
-        WITH due AS (
-            SELECT r.id, (s.mobile IS NOT NULL) AS opted_out
-            FROM recipients r
-            LEFT JOIN suppressions s
-                   ON s.mobile_code = r.mobile_code AND s.mobile = r.mobile
-            WHERE r.campaign_id = $1
-              AND r.state IN ('queued', 'retrying')
-              AND r.next_attempt_at <= now()
-              AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $1 AND c.status = 'active')
-            ORDER BY r.next_attempt_at, r.id
-            LIMIT $2
-            FOR UPDATE OF r SKIP LOCKED
-        )
-        UPDATE recipients r SET
-            state            = CASE WHEN due.opted_out THEN 'suppressed' ELSE 'sending' END,
-            attempts         = r.attempts + CASE WHEN due.opted_out THEN 0 ELSE 1 END,
-            lease_token      = r.lease_token + 1,
-            lease_owner      = CASE WHEN due.opted_out THEN NULL ELSE $3 END,
-            lease_expires_at = CASE WHEN due.opted_out THEN NULL
-                                    ELSE now() + make_interval(secs => $4) END,
-            error            = CASE WHEN due.opted_out THEN 'on the opt-out list' ELSE r.error END,
-            updated_at       = now()
-        FROM due
-        WHERE r.id = due.id
-        RETURNING r.id, r.campaign_id, r.row_number, r.lease_token, r.attempts, r.state,
-                  r.mobile_code, r.mobile, r.template_id, r.message, r.from_number
-        "#,
-    )
-    .bind(campaign_id)
-    .bind(limit)
-    .bind(worker)
-    .bind(lease.as_secs_f64())
-    .fetch_all(pool)
-    .await?;
+    let rows = sqlx::query(CLAIM_SQL)
+        .bind(campaign_id)
+        .bind(limit)
+        .bind(worker)
+        .bind(lease.as_secs_f64())
+        .fetch_all(pool)
+        .await?;
 
     let mut claimed = Vec::with_capacity(rows.len());
     for row in rows {
@@ -219,70 +268,27 @@ pub async fn complete(pool: &PgPool, batch: &[Completion]) -> sqlx::Result<Compl
     for c in batch {
         cols.push(c);
     }
-    let updated: Vec<i64> = sqlx::query_scalar(
-        r#"
-        WITH u AS (
-            SELECT * FROM UNNEST(
-                $1::int8[], $2::int8[], $3::int8[], $4::int4[], $5::text[], $6::text[],
-                $7::int4[], $8::timestamptz[], $9::int4[], $10::text[], $11::text[],
-                $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::text[], $16::text[],
-                $17::timestamptz[], $18::timestamptz[]
-            ) AS u(id, campaign_id, token, attempt, worker, state, refund, next_at, http_status,
-                   outcome, remark, messages, data, envelope, excerpt, error, started_at, finished_at)
-        ),
-        attempts AS (
-            INSERT INTO send_attempts (recipient_id, campaign_id, attempt, lease_token, worker,
-                                       started_at, finished_at, duration_ms, http_status, outcome,
-                                       remark, messages, envelope, body_excerpt, error)
-            SELECT id, campaign_id, attempt, token, worker, started_at, finished_at,
-                   GREATEST(0, (EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000)::int),
-                   http_status, outcome, remark,
-                   CASE WHEN messages IS NULL THEN NULL
-                        ELSE ARRAY(SELECT jsonb_array_elements_text(messages)) END,
-                   envelope, excerpt, error
-            FROM u
-            ON CONFLICT (recipient_id, lease_token) DO NOTHING
-        )
-        UPDATE recipients r SET
-            state            = u.state,
-            attempts         = r.attempts - u.refund,
-            next_attempt_at  = COALESCE(u.next_at, r.next_attempt_at),
-            lease_owner      = NULL,
-            lease_expires_at = NULL,
-            outcome          = u.outcome,
-            http_status      = u.http_status,
-            remark           = u.remark,
-            messages         = CASE WHEN u.messages IS NULL THEN NULL
-                                    ELSE ARRAY(SELECT jsonb_array_elements_text(u.messages)) END,
-            data             = u.data,
-            error            = CASE WHEN u.state = 'sent' THEN NULL ELSE u.error END,
-            sent_at          = CASE WHEN u.state = 'sent' THEN u.finished_at ELSE r.sent_at END,
-            updated_at       = now()
-        FROM u
-        WHERE r.id = u.id AND r.lease_token = u.token AND r.state = 'sending'
-        RETURNING r.id
-        "#,
-    )
-    .bind(&cols.id)
-    .bind(&cols.campaign)
-    .bind(&cols.token)
-    .bind(&cols.attempt)
-    .bind(&cols.worker)
-    .bind(&cols.state)
-    .bind(&cols.refund)
-    .bind(&cols.next_at)
-    .bind(&cols.http_status)
-    .bind(&cols.outcome)
-    .bind(&cols.remark)
-    .bind(&cols.messages)
-    .bind(&cols.data)
-    .bind(&cols.envelope)
-    .bind(&cols.excerpt)
-    .bind(&cols.error)
-    .bind(&cols.started)
-    .bind(&cols.finished)
-    .fetch_all(pool)
-    .await?;
+    let updated: Vec<i64> = sqlx::query_scalar(COMPLETE_SQL)
+        .bind(&cols.id)
+        .bind(&cols.campaign)
+        .bind(&cols.token)
+        .bind(&cols.attempt)
+        .bind(&cols.worker)
+        .bind(&cols.state)
+        .bind(&cols.refund)
+        .bind(&cols.next_at)
+        .bind(&cols.http_status)
+        .bind(&cols.outcome)
+        .bind(&cols.remark)
+        .bind(&cols.messages)
+        .bind(&cols.data)
+        .bind(&cols.envelope)
+        .bind(&cols.excerpt)
+        .bind(&cols.error)
+        .bind(&cols.started)
+        .bind(&cols.finished)
+        .fetch_all(pool)
+        .await?;
 
     let fenced_off = batch
         .iter()
@@ -341,4 +347,56 @@ pub async fn rescue_expired(pool: &PgPool) -> sqlx::Result<u64> {
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `sql` as the pgbench script writes it: `$n` becomes `:name[n - 1]`,
+    /// runs of whitespace become one space.
+    fn pgbench_form(sql: &str, names: &[&str]) -> String {
+        let mut sql = sql.to_string();
+        for (n, name) in names.iter().enumerate().rev() {
+            sql = sql.replace(&format!("${}", n + 1), &format!(":{name}"));
+        }
+        sql.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The benchmark's yardstick must run the runner's own SQL, or the
+    /// comparison in the README means nothing.
+    #[test]
+    fn the_pgbench_script_runs_the_runners_sql() {
+        let script = include_str!("../../bench/claim_complete.sql");
+        let script = script.split_whitespace().collect::<Vec<_>>().join(" ");
+        let claim = pgbench_form(CLAIM_SQL, &["cid", "batch", "worker", "lease_secs"]);
+        let complete = pgbench_form(
+            COMPLETE_SQL,
+            &[
+                "ids",
+                "campaigns",
+                "tokens",
+                "attempts",
+                "workers",
+                "states",
+                "refunds",
+                "next_ats",
+                "statuses",
+                "outcomes",
+                "remarks",
+                "messages",
+                "datas",
+                "envelopes",
+                "excerpts",
+                "errors",
+                "starts",
+                "finishes",
+            ],
+        );
+        assert!(script.contains(&claim), "claim SQL differs:\n{claim}");
+        assert!(
+            script.contains(&complete),
+            "completion SQL differs:\n{complete}"
+        );
+    }
 }
