@@ -136,10 +136,9 @@ impl Flush {
         if buf.is_empty() {
             return 0;
         }
-        let batch: Vec<Completion> = buf.iter().map(|(c, _)| c.clone()).collect();
         let mut delay = Duration::from_millis(100);
         loop {
-            match claim::complete(&self.pool, &batch).await {
+            match claim::complete(&self.pool, buf.iter().map(|(c, _)| c)).await {
                 Ok(done) => {
                     if !done.fenced_off.is_empty() {
                         tracing::warn!(

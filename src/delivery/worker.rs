@@ -267,7 +267,7 @@ async fn send_one(
         worker: shared.config.worker_id.clone(),
         resolution: d.resolution,
         outcome: outcome.class(),
-        reply: outcome.reply().clone(),
+        reply: outcome.into_reply(),
         started_at,
         finished_at,
         error: d.error,

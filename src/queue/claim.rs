@@ -260,13 +260,16 @@ impl Columns {
 /// Records a batch of finished attempts in one round-trip: one
 /// `send_attempts` row per call, and the recipient rows whose lease token
 /// still matches.
-pub async fn complete(pool: &PgPool, batch: &[Completion]) -> sqlx::Result<Completed> {
-    if batch.is_empty() {
-        return Ok(Completed::default());
-    }
+pub async fn complete<'a>(
+    pool: &PgPool,
+    batch: impl IntoIterator<Item = &'a Completion>,
+) -> sqlx::Result<Completed> {
     let mut cols = Columns::default();
     for c in batch {
         cols.push(c);
+    }
+    if cols.id.is_empty() {
+        return Ok(Completed::default());
     }
     let updated: Vec<i64> = sqlx::query_scalar(COMPLETE_SQL)
         .bind(&cols.id)
@@ -290,9 +293,11 @@ pub async fn complete(pool: &PgPool, batch: &[Completion]) -> sqlx::Result<Compl
         .fetch_all(pool)
         .await?;
 
-    let fenced_off = batch
+    let updated: std::collections::HashSet<i64> = updated.into_iter().collect();
+    let fenced_off = cols
+        .id
         .iter()
-        .map(|c| c.recipient_id)
+        .copied()
         .filter(|id| !updated.contains(id))
         .collect();
     Ok(Completed {

@@ -107,6 +107,18 @@ impl Outcome {
         }
     }
 
+    /// The answer, taken out of the outcome.
+    pub fn into_reply(self) -> Reply {
+        match self {
+            Outcome::Success(r)
+            | Outcome::Rejected(r)
+            | Outcome::Transient(r)
+            | Outcome::AccountRefused(r)
+            | Outcome::Ambiguous(r) => r,
+            Outcome::Throttled { reply, .. } => reply,
+        }
+    }
+
     /// Builds the outcome of a class (`retry_after` is kept only for throttling).
     pub fn new(class: OutcomeClass, reply: Reply, retry_after: Option<Duration>) -> Outcome {
         match class {
