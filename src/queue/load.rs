@@ -282,14 +282,6 @@ impl LoadTx {
         copy.finish().await
     }
 
-    /// Recipient rows of the campaign by state (to check the load before committing).
-    pub async fn recipient_count(&mut self, campaign_id: i64) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT count(*) FROM recipients WHERE campaign_id = $1")
-            .bind(campaign_id)
-            .fetch_one(&mut *self.tx)
-            .await
-    }
-
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
     }
