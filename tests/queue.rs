@@ -12,30 +12,11 @@ use wutt_campaign::queue::claim::{self, Completion, Resolution};
 use wutt_campaign::queue::control::{self, RequeueState};
 use wutt_campaign::wutt::{Envelope, OutcomeClass, Reply};
 
-const LEASE: Duration = Duration::from_secs(60);
+#[path = "support/delivery.rs"]
+mod support;
+use support::seed;
 
-/// A campaign with `n` queued recipients (+8801000000001, …).
-async fn seed(pool: &PgPool, name: &str, n: i32) -> i64 {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO campaigns (name, source_sha256, source_file, template_id) \
-         VALUES ($1, sha256($1::bytea), $1 || '.csv', 1) RETURNING id",
-    )
-    .bind(name)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO recipients (campaign_id, row_number, line_number, raw_phone, mobile_code, mobile, state) \
-         SELECT $1, g, g + 1, '+8801' || lpad(g::text, 9, '0'), '880', '1' || lpad(g::text, 9, '0'), 'queued' \
-         FROM generate_series(1, $2) g",
-    )
-    .bind(id)
-    .bind(n)
-    .execute(pool)
-    .await
-    .unwrap();
-    id
-}
+const LEASE: Duration = Duration::from_secs(60);
 
 async fn states(pool: &PgPool, campaign: i64) -> Vec<(String, i64)> {
     sqlx::query_as(
