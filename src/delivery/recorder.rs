@@ -1,12 +1,20 @@
 //! Writing outcomes in batches: completions are queued and written with one
 //! `queue::claim::complete` call per batch (group commit: a flush starts as
 //! soon as the previous one ends and takes everything that arrived meanwhile,
-//! up to the batch size), so a crash loses only the last few answers (those recipients are
-//! rescued as `unknown`, never resent). A flush that fails on a database
-//! outage is retried with backoff; nothing is dropped.
+//! up to the batch size, waiting up to [`FILL_WAIT`] when that is less than
+//! half a batch), so a crash loses only the last few answers (those
+//! recipients are rescued as `unknown`, never resent). A flush that fails on a
+//! database outage is retried with backoff; nothing is dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::queue::claim::{self, Completion};
 
 /// Flushes running side by side (each on its own connection).
 const FLUSHERS: usize = 3;
@@ -16,13 +24,6 @@ const FLUSHERS: usize = 3;
 /// which costs the database less per answer when answers arrive by the
 /// thousand per second, and changes nothing that matters at lower rates.
 const FILL_WAIT: Duration = Duration::from_millis(2);
-
-use sqlx::PgPool;
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-
-use crate::queue::claim::{self, Completion};
 
 /// Sends completions to the flusher.
 #[derive(Debug, Clone)]
