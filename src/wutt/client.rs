@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::multipart::Form;
+use serde_json::Value;
 use tracing::debug;
 
 use crate::config::Secret;
@@ -25,7 +26,8 @@ use crate::config::Secret;
 use super::envelope::{self, Envelope};
 use super::media::MediaError;
 use super::outcome::{self, Observation, Outcome, OutcomeClass, Reply, TransportKind};
-use super::requests::{self, check_id, check_paging, contact_form, invalid, paging, phone_form};
+use super::requests::{self, check_id, check_paging, contact_form, invalid, paging, template_form};
+use super::templates::{Page, Template};
 use super::transport::{Answer, error_chain, read_capped, transport_kind};
 
 // The request types lived here first; their paths stay valid.
@@ -35,6 +37,12 @@ pub use super::requests::{
 
 /// At most this many bytes of an answer are read (1 MiB).
 pub const BODY_CAP: usize = 1 << 20;
+
+/// Items asked for per page when the client reads a whole list.
+pub const LIST_PAGE_SIZE: u32 = 100;
+
+/// The most pages read of one list (a guard against a server that never ends).
+pub const MAX_PAGES: u32 = 10_000;
 
 /// Where and how to reach Wutt.
 #[derive(Debug, Clone)]
@@ -151,9 +159,8 @@ impl Client {
         if let Err(e) = req.check() {
             return Outcome::not_sent(e.to_string());
         }
-        let form = phone_form(&req.to, req.from_number.as_deref())
-            .text("template_id", req.template_id.to_string());
-        self.send("/inbox/send-template-message", form).await
+        self.send("/inbox/send-template-message", template_form(req))
+            .await
     }
 
     /// `POST /inbox/send-message`.
@@ -164,11 +171,87 @@ impl Client {
         }
     }
 
-    /// `GET /inbox/template-list`.
-    pub async fn template_list(&self) -> Result<Envelope, WuttError> {
-        self.call(Method::GET, "/inbox/template-list", &[], None)
+    /// `GET /inbox/template-list` (one page; `None` leaves the choice to the server).
+    pub async fn template_list(
+        &self,
+        page: Option<u32>,
+        paginate: Option<u32>,
+    ) -> Result<Envelope, WuttError> {
+        check_paging(page, paginate)?;
+        self.call(
+            Method::GET,
+            "/inbox/template-list",
+            &paging(page, paginate),
+            None,
+        )
+        .await
+        .into_result()
+    }
+
+    /// Every template of the account, read page by page.
+    pub async fn templates(&self) -> Result<Vec<Template>, WuttError> {
+        let items = self
+            .every_page("templates", |page| async move {
+                self.template_list(Some(page), Some(LIST_PAGE_SIZE)).await
+            })
+            .await?;
+        Ok(items.iter().filter_map(Template::from_value).collect())
+    }
+
+    /// Every contact whose mobile or name contains `search`, read page by page.
+    pub async fn contacts_matching(&self, search: &str) -> Result<Vec<Value>, WuttError> {
+        self.every_page("contacts", |page| async move {
+            self.contact_list(&ContactQuery {
+                page: Some(page),
+                paginate: Some(LIST_PAGE_SIZE),
+                search: Some(search.to_owned()),
+            })
             .await
-            .into_result()
+        })
+        .await
+    }
+
+    /// Every conversation whose contact's mobile or name contains `search`,
+    /// read page by page.
+    pub async fn conversations_matching(&self, search: &str) -> Result<Vec<Value>, WuttError> {
+        self.every_page("conversation", |page| async move {
+            self.conversation_list(&ConversationQuery {
+                page: Some(page),
+                paginate: Some(LIST_PAGE_SIZE),
+                search: Some(search.to_owned()),
+                ..ConversationQuery::default()
+            })
+            .await
+        })
+        .await
+    }
+
+    /// Reads a paginated list from page 1 to its last page. The next request
+    /// is built here, not from `next_page_url` (which drops `paginate` and
+    /// `search`). At most [`MAX_PAGES`] pages.
+    async fn every_page<F, Fut>(&self, key: &str, fetch: F) -> Result<Vec<Value>, WuttError>
+    where
+        F: Fn(u32) -> Fut,
+        Fut: std::future::Future<Output = Result<Envelope, WuttError>>,
+    {
+        let mut items = Vec::new();
+        for number in 1..=MAX_PAGES {
+            let env = fetch(number).await?;
+            let page =
+                Page::parse(env.data.as_ref(), key).map_err(|reason| WuttError::NotEnvelope {
+                    http_status: 200,
+                    reason,
+                    excerpt: String::new(),
+                })?;
+            let more = page.has_next() && page.current_page == u64::from(number);
+            items.extend(page.items);
+            if !more {
+                return Ok(items);
+            }
+        }
+        Err(invalid(format!(
+            "the {key} list has more than {MAX_PAGES} pages; stopped reading"
+        )))
     }
 
     /// `GET /contact/list`.
@@ -221,6 +304,9 @@ impl Client {
             query.push(("status", s.code().to_string()));
         }
         query.extend(paging(q.page, q.paginate));
+        if let Some(s) = &q.search {
+            query.push(("search", s.clone()));
+        }
         self.call(Method::GET, "/inbox/conversation-list", &query, None)
             .await
             .into_result()

@@ -7,13 +7,18 @@
 //! - [`requests`]: the request types, their checks and their multipart bodies.
 //! - `transport`: one HTTP call — the bounded body read and transport failures.
 //! - [`media`]: media kinds and their documented type and size limits.
+//! - [`templates`]: the account's templates as the template list gives them,
+//!   and the Laravel paginator every list answers with.
+//! - [`whatsapp`]: WhatsApp's own error codes as they arrive in `exception`.
 
 pub mod client;
 pub mod envelope;
 pub mod media;
 pub mod outcome;
 pub mod requests;
+pub mod templates;
 mod transport;
+pub mod whatsapp;
 
 pub use client::{
     BODY_CAP, Client, ClientConfig, ContactForm, ContactQuery, ConversationQuery,

@@ -2,23 +2,32 @@
 //!
 //! [`RULES`] is read top to bottom and the first row that matches decides the
 //! class; its last row matches everything, so every answer and every
-//! transport failure gets exactly one class. A new vendor message is a new row.
+//! transport failure gets exactly one class. Each row names the section of
+//! `SERVER.md` (how the real server answers) it comes from. The server answers
+//! nearly every refusal with HTTP 200, so rows match on `remark`, on the
+//! `message` text and on WhatsApp's own error (its `(#code)` or its details
+//! sentence, [`super::whatsapp`]), not on the HTTP status.
 //!
-//! Deliberate choices where the vendor is silent:
-//! - 504 (gateway timeout) is *ambiguous*: the gateway gave up waiting, but the
-//!   upstream may still have sent the message.
-//! - A 2xx whose body is not a readable envelope is *ambiguous*: the server
-//!   said yes to something we cannot read.
-//! - A redirect, or a 404/405 that is not an envelope (a web server's own
-//!   "not found" page), means the base URL is wrong: the whole account is
-//!   affected, so it is *account refused* (stop the campaign) rather than a
-//!   failure charged to one recipient.
+//! Choices written down:
+//! - `exception` + `Undefined variable $conversationId` is *success*: the
+//!   server sent and stored the template, then failed on its own answer (§5).
+//! - Any other `exception` text we do not know is *ambiguous*: the PHP
+//!   exception may come from before WhatsApp's call or after it (§5).
+//! - 500 is *ambiguous*: the controllers catch exceptions, so a 500 is a PHP
+//!   error that escaped them, which can happen after WhatsApp sent (a fatal
+//!   error, a time limit) (§1). 502 too: the proxy lost the application
+//!   mid-request. 504: the proxy gave up waiting; the server may still send.
+//!   503 is *transient*: maintenance mode and a proxy with no upstream answer
+//!   before the application runs (§1).
+//! - A redirect, or a 404/405 that is not an envelope (a web server's page),
+//!   means the base URL is wrong: the whole account is refused (§1).
 //! - When the status line arrived but the body broke off, the status decides
-//!   (a 2xx is then ambiguous, a 5xx transient).
+//!   (a 2xx is then ambiguous).
 
 use std::time::{Duration, SystemTime};
 
 use super::envelope::Envelope;
+use super::whatsapp::{self, Scope};
 
 /// What came back from one HTTP call, whatever its shape. Recorded verbatim in
 /// the attempts table.
@@ -40,7 +49,9 @@ pub enum OutcomeClass {
     Success,
     Rejected,
     Throttled,
+    RecipientThrottled,
     Transient,
+    CampaignRefused,
     AccountRefused,
     Ambiguous,
 }
@@ -51,7 +62,9 @@ impl OutcomeClass {
             OutcomeClass::Success => "success",
             OutcomeClass::Rejected => "rejected",
             OutcomeClass::Throttled => "throttled",
+            OutcomeClass::RecipientThrottled => "recipient_throttled",
             OutcomeClass::Transient => "transient",
+            OutcomeClass::CampaignRefused => "campaign_refused",
             OutcomeClass::AccountRefused => "account_refused",
             OutcomeClass::Ambiguous => "ambiguous",
         }
@@ -62,22 +75,34 @@ impl OutcomeClass {
 /// must handle every kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// `status: success`: the message was accepted.
+    /// The message was sent: `status: success`, or an answer the server is
+    /// known to give after sending (§5: `Undefined variable $conversationId`).
     Success(Reply),
-    /// Refused for this recipient (invalid number, blocked contact, validation).
-    /// Also returned, with `http_status: None`, for a request the client
-    /// refused to send (bad media, missing fields): nothing reached the API.
+    /// Refused for this recipient (blocked, number refused, not a contact for
+    /// a text, WhatsApp could not deliver). Also returned, with
+    /// `http_status: None`, for a request the client refused to send (bad
+    /// media, missing fields): nothing reached the API.
     Rejected(Reply),
-    /// Rate-limited; retry after the given delay (when the server gave one).
+    /// The account's pace is too high (WhatsApp's throughput limit, a proxy's
+    /// 429): slow the account down and retry; no attempt spent.
     Throttled {
         retry_after: Option<Duration>,
         reply: Reply,
     },
-    /// The request never reached the server or the server failed before acting
-    /// (5xx, connection refused, DNS, TLS handshake): safe to retry.
+    /// Too many messages to this one number (WhatsApp 131056): retry this
+    /// recipient later; no attempt spent, the account's pace unchanged.
+    RecipientThrottled(Reply),
+    /// The request never reached the server, or the server failed before
+    /// acting, or WhatsApp failed for a moment: safe to retry.
     Transient(Reply),
-    /// The account itself was refused (credentials, IP whitelist, template,
-    /// plan, WhatsApp not connected): stop the campaign.
+    /// This campaign cannot go on (its template is missing, unapproved,
+    /// paused; its sending number is unknown; its interactive element is
+    /// missing or not in the plan; WhatsApp flags its number's quality):
+    /// pause the campaign.
+    CampaignRefused(Reply),
+    /// The account itself was refused (credentials, IP whitelist, plan, API
+    /// not in the plan, WhatsApp not connected, WhatsApp account errors):
+    /// pause every campaign of the account.
     AccountRefused(Reply),
     /// The request may have been acted on but no usable answer came back
     /// (timeout or reset after the request was written): never resent automatically.
@@ -90,7 +115,9 @@ impl Outcome {
             Outcome::Success(_) => OutcomeClass::Success,
             Outcome::Rejected(_) => OutcomeClass::Rejected,
             Outcome::Throttled { .. } => OutcomeClass::Throttled,
+            Outcome::RecipientThrottled(_) => OutcomeClass::RecipientThrottled,
             Outcome::Transient(_) => OutcomeClass::Transient,
+            Outcome::CampaignRefused(_) => OutcomeClass::CampaignRefused,
             Outcome::AccountRefused(_) => OutcomeClass::AccountRefused,
             Outcome::Ambiguous(_) => OutcomeClass::Ambiguous,
         }
@@ -100,7 +127,9 @@ impl Outcome {
         match self {
             Outcome::Success(r)
             | Outcome::Rejected(r)
+            | Outcome::RecipientThrottled(r)
             | Outcome::Transient(r)
+            | Outcome::CampaignRefused(r)
             | Outcome::AccountRefused(r)
             | Outcome::Ambiguous(r) => r,
             Outcome::Throttled { reply, .. } => reply,
@@ -110,12 +139,14 @@ impl Outcome {
     /// The answer, taken out of the outcome.
     pub fn into_reply(self) -> Reply {
         match self {
+            Outcome::Throttled { reply, .. } => reply,
             Outcome::Success(r)
             | Outcome::Rejected(r)
+            | Outcome::RecipientThrottled(r)
             | Outcome::Transient(r)
+            | Outcome::CampaignRefused(r)
             | Outcome::AccountRefused(r)
             | Outcome::Ambiguous(r) => r,
-            Outcome::Throttled { reply, .. } => reply,
         }
     }
 
@@ -125,7 +156,9 @@ impl Outcome {
             OutcomeClass::Success => Outcome::Success(reply),
             OutcomeClass::Rejected => Outcome::Rejected(reply),
             OutcomeClass::Throttled => Outcome::Throttled { retry_after, reply },
+            OutcomeClass::RecipientThrottled => Outcome::RecipientThrottled(reply),
             OutcomeClass::Transient => Outcome::Transient(reply),
+            OutcomeClass::CampaignRefused => Outcome::CampaignRefused(reply),
             OutcomeClass::AccountRefused => Outcome::AccountRefused(reply),
             OutcomeClass::Ambiguous => Outcome::Ambiguous(reply),
         }
@@ -209,6 +242,8 @@ pub enum Body {
 pub struct Rule {
     /// Stable name of the row (tests and logs refer to it).
     pub name: &'static str,
+    /// Where the row comes from: the section of SERVER.md.
+    pub source: &'static str,
     /// `Some`: matches only this transport failure; `None`: only HTTP answers.
     pub transport: Option<TransportKind>,
     /// Inclusive HTTP status range.
@@ -218,46 +253,80 @@ pub struct Rule {
     pub remark: Option<&'static str>,
     /// A substring of one of the envelope's `message` lines, case-insensitive.
     pub message: Option<&'static str>,
+    /// WhatsApp's error in the message lines is of this scope ([`whatsapp::find`]).
+    pub whatsapp: Option<Scope>,
     pub class: OutcomeClass,
+    /// What a person should do about it, for pause reasons and reports.
+    pub hint: Option<&'static str>,
 }
 
 const ANY: (u16, u16) = (0, u16::MAX);
 
 impl Rule {
-    const fn transport(name: &'static str, kind: TransportKind, class: OutcomeClass) -> Rule {
+    const fn new(name: &'static str, source: &'static str, class: OutcomeClass) -> Rule {
         Rule {
             name,
-            transport: Some(kind),
+            source,
+            transport: None,
             status: ANY,
             body: Body::Any,
             remark: None,
             message: None,
+            whatsapp: None,
             class,
+            hint: None,
         }
     }
 
-    const fn status(name: &'static str, lo: u16, hi: u16, class: OutcomeClass) -> Rule {
-        Rule {
-            name,
-            transport: None,
-            status: (lo, hi),
-            body: Body::Any,
-            remark: None,
-            message: None,
-            class,
-        }
+    const fn transport(name: &'static str, kind: TransportKind, class: OutcomeClass) -> Rule {
+        let mut r = Rule::new(name, "transport", class);
+        r.transport = Some(kind);
+        r
     }
 
-    const fn remark(name: &'static str, remark: &'static str, class: OutcomeClass) -> Rule {
-        Rule::status(name, 0, u16::MAX, class)
-            .body(Body::Envelope)
-            .with_remark(remark)
+    const fn status(
+        name: &'static str,
+        source: &'static str,
+        lo: u16,
+        hi: u16,
+        class: OutcomeClass,
+    ) -> Rule {
+        let mut r = Rule::new(name, source, class);
+        r.status = (lo, hi);
+        r
     }
 
-    const fn message(name: &'static str, text: &'static str, class: OutcomeClass) -> Rule {
-        Rule::status(name, 0, u16::MAX, class)
-            .body(Body::Envelope)
-            .with_message(text)
+    /// An error envelope with this remark (any HTTP status).
+    const fn remark(
+        name: &'static str,
+        source: &'static str,
+        remark: &'static str,
+        class: OutcomeClass,
+    ) -> Rule {
+        let mut r = Rule::new(name, source, class);
+        r.body = Body::Error;
+        r.remark = Some(remark);
+        r
+    }
+
+    /// An error envelope with this remark and a message line containing `text`.
+    const fn said(
+        name: &'static str,
+        source: &'static str,
+        remark: &'static str,
+        text: &'static str,
+        class: OutcomeClass,
+    ) -> Rule {
+        let mut r = Rule::remark(name, source, remark, class);
+        r.message = Some(text);
+        r
+    }
+
+    /// An `exception` carrying a WhatsApp error of this scope.
+    const fn whatsapp(name: &'static str, scope: Scope, class: OutcomeClass) -> Rule {
+        let mut r = Rule::remark(name, "SERVER.md §6", "exception", class);
+        r.whatsapp = Some(scope);
+        r
     }
 
     const fn body(mut self, body: Body) -> Rule {
@@ -265,13 +334,8 @@ impl Rule {
         self
     }
 
-    const fn with_remark(mut self, remark: &'static str) -> Rule {
-        self.remark = Some(remark);
-        self
-    }
-
-    const fn with_message(mut self, text: &'static str) -> Rule {
-        self.message = Some(text);
+    const fn hint(mut self, hint: &'static str) -> Rule {
+        self.hint = Some(hint);
         self
     }
 
@@ -294,7 +358,7 @@ impl Rule {
                     (Body::NotEnvelope, e) => e.is_none(),
                     (Body::Envelope, e) => e.is_some(),
                     (Body::Success, Some(e)) => e.is_success(),
-                    (Body::Error, Some(e)) => e.status.eq_ignore_ascii_case("error"),
+                    (Body::Error, Some(e)) => !e.is_success(),
                     (Body::Success | Body::Error, None) => false,
                 };
                 body_ok
@@ -303,9 +367,14 @@ impl Rule {
                     })
                     && self.message.is_none_or(|m| {
                         envelope.is_some_and(|e| {
+                            e.message.iter().any(|line| line.to_lowercase().contains(m))
+                        })
+                    })
+                    && self.whatsapp.is_none_or(|scope| {
+                        envelope.is_some_and(|e| {
                             e.message
                                 .iter()
-                                .any(|line| line.to_ascii_lowercase().contains(m))
+                                .any(|line| whatsapp::find(line).is_some_and(|(_, s)| s == scope))
                         })
                     })
             }
@@ -313,7 +382,10 @@ impl Rule {
     }
 }
 
-use OutcomeClass::{AccountRefused, Ambiguous, Rejected, Success, Throttled, Transient};
+use OutcomeClass::{
+    AccountRefused, Ambiguous, CampaignRefused, RecipientThrottled, Rejected, Success, Throttled,
+    Transient,
+};
 
 /// The classification table. First match wins; the last row matches all.
 /// `message` texts are lower case (matching is case-insensitive).
@@ -323,77 +395,165 @@ pub static RULES: &[Rule] = &[
     Rule::transport("no-connection", TransportKind::Connect, Transient),
     Rule::transport("timeout-after-connect", TransportKind::Timeout, Ambiguous),
     Rule::transport("connection-dropped", TransportKind::Dropped, Ambiguous),
-    // The one good answer.
-    Rule::status("success", 200, 299, Success).body(Body::Success),
-    Rule::status("too-many-requests", 429, 429, Throttled),
-    // Server failures: 504 may hide an upstream that acted; the others did not act.
-    Rule::status("gateway-timeout", 504, 504, Ambiguous),
-    Rule::status("server-error", 500, 599, Transient),
-    Rule::status("request-timeout", 408, 408, Transient),
-    // The account is the problem: stop the campaign.
-    Rule::status("unauthorized", 401, 401, AccountRefused),
-    Rule::message("ip-not-whitelisted", "whitelist", AccountRefused),
-    Rule::message("ip-not-on-white-list", "white list", AccountRefused),
-    Rule::message(
-        "invalid-credentials",
-        "invalid client credentials",
-        AccountRefused,
+    // Sent.
+    Rule::status("success", "SERVER.md §4", 200, 299, Success).body(Body::Success),
+    Rule::said(
+        "template-sent-answer-defect",
+        "SERVER.md §5 template step 9",
+        "exception",
+        "undefined variable $conversationid",
+        Success,
     ),
-    Rule::message(
-        "secret-required",
-        "client secret is required",
-        AccountRefused,
+    // Authentication, plan (SERVER.md §2): the account.
+    Rule::status("unauthorized", "SERVER.md §2", 401, 401, AccountRefused).hint(
+        "check WUTT_CLIENT_ID / WUTT_CLIENT_SECRET and the IP whitelist in the Wutt dashboard",
     ),
-    Rule::message("id-required", "client id is required", AccountRefused),
-    Rule::remark("remark-unauthorized", "unauthorized", AccountRefused),
     Rule::remark(
+        "remark-unauthorized",
+        "SERVER.md §2",
+        "unauthorized",
+        AccountRefused,
+    )
+    .hint("check WUTT_CLIENT_ID / WUTT_CLIENT_SECRET and the IP whitelist in the Wutt dashboard"),
+    Rule::remark(
+        "no-active-plan",
+        "SERVER.md §2",
+        "subscription_required",
+        AccountRefused,
+    )
+    .hint("renew or buy a Wutt plan, then resume the paused campaigns"),
+    Rule::remark(
+        "api-not-in-plan",
+        "SERVER.md §2",
+        "not_available",
+        AccountRefused,
+    )
+    .hint("upgrade the Wutt plan to one with API access, then resume the paused campaigns"),
+    Rule::remark("no-user", "SERVER.md §3", "user_error", AccountRefused)
+        .hint("check the credentials: they belong to no active Wutt user"),
+    // Not found before sending (SERVER.md §5): the account or the campaign.
+    Rule::said(
         "whatsapp-not-connected",
-        "whatsapp_not_connected",
+        "SERVER.md §5 template step 6",
+        "not_found",
+        "connect your whatsapp account",
         AccountRefused,
+    )
+    .hint("connect a WhatsApp number in the Wutt dashboard, then resume the paused campaigns"),
+    Rule::said(
+        "unknown-from-number",
+        "SERVER.md §5 text step 2",
+        "not_found",
+        "whatsapp account is not found",
+        CampaignRefused,
+    )
+    .hint("from_number must be one of the account's WhatsApp numbers exactly as Wutt stores it (or leave it out); fix the manifest or row, then resume"),
+    Rule::said(
+        "template-not-found",
+        "SERVER.md §5 template step 5",
+        "not_found",
+        "template is not found",
+        CampaignRefused,
+    )
+    .hint("the template is missing or no longer approved: check `wutt-campaign templates list`; resume once it is approved"),
+    Rule::said(
+        "blocked-contact",
+        "SERVER.md §5 step 4",
+        "not_found",
+        "have been blocked",
+        Rejected,
     ),
-    Rule::message(
-        "account-not-connected",
-        "account is not connected",
-        AccountRefused,
-    ),
-    Rule::message("must-be-connected", "must be connected", AccountRefused),
-    Rule::remark("plan-inactive", "plan_inactive", AccountRefused),
-    Rule::message("needs-active-plan", "active plan", AccountRefused),
-    Rule::remark("template-not-found", "template_not_found", AccountRefused),
-    Rule::message(
-        "template-does-not-exist",
-        "selected template does not exist",
-        AccountRefused,
-    ),
-    Rule::message(
-        "template-id-invalid",
-        "selected template id is invalid",
-        AccountRefused,
+    Rule::said(
+        "cta-url-not-found",
+        "SERVER.md §5 text step 5",
+        "not_found",
+        "cta url is not found",
+        CampaignRefused,
+    )
+    .hint("cta_url_id names no CTA of the account: fix the manifest"),
+    Rule::said(
+        "list-not-found",
+        "SERVER.md §5 text step 5",
+        "not_found",
+        "interactive list is not found",
+        CampaignRefused,
+    )
+    .hint("interactive_list_id names no list of the account: fix the manifest"),
+    Rule::said(
+        "interactive-not-in-plan",
+        "SERVER.md §5 text step 5",
+        "not_found",
+        "does not support interactive",
+        CampaignRefused,
+    )
+    .hint("the Wutt plan has no interactive messages: upgrade it or send without cta_url_id / interactive_list_id"),
+    Rule::remark("other-not-found", "SERVER.md §3", "not_found", CampaignRefused)
+        .hint("the server refused something the campaign names; read its message"),
+    // Validation (SERVER.md §3, §5 step 1): the number is this recipient's;
+    // any other field is the campaign's (every row would fail alike).
+    Rule::said(
+        "mobile-refused",
+        "SERVER.md §5 step 1",
+        "validation_error",
+        "mobile",
+        Rejected,
     ),
     Rule::remark(
-        "template-not-approved",
-        "template_not_approved",
-        AccountRefused,
+        "request-refused",
+        "SERVER.md §5 step 1",
+        "validation_error",
+        CampaignRefused,
+    )
+    .hint("the server refused a field of the campaign's messages; read its message and fix the manifest"),
+    // A text to a number that is not a contact fails before sending.
+    Rule::said(
+        "text-to-non-contact",
+        "SERVER.md §5 text step 3",
+        "exception",
+        "\"mobilenumber\" on null",
+        Rejected,
     ),
-    Rule::message(
-        "template-text-not-approved",
-        "template is not approved",
-        AccountRefused,
-    ),
-    Rule::status("forbidden", 403, 403, AccountRefused),
-    Rule::status("redirected", 300, 399, AccountRefused),
-    Rule::status("no-such-endpoint", 404, 405, AccountRefused).body(Body::NotEnvelope),
-    // This recipient (or this request) is the problem.
-    Rule::remark("invalid-number", "invalid_number", Rejected),
-    Rule::remark("blocked-contact", "blocked_contact", Rejected),
-    Rule::message("contact-is-blocked", "contact is blocked", Rejected),
-    Rule::remark("validation-error", "validation_error", Rejected),
-    Rule::status("client-error", 400, 499, Rejected),
-    Rule::status("error-envelope", 0, u16::MAX, Rejected).body(Body::Error),
+    // WhatsApp's own errors (SERVER.md §6).
+    Rule::whatsapp("whatsapp-account", Scope::Account, AccountRefused)
+        .hint("WhatsApp refused the business account (token, permissions, payment, lock): fix it in Meta's and Wutt's dashboards, then resume"),
+    Rule::whatsapp("whatsapp-campaign", Scope::Campaign, CampaignRefused)
+        .hint("WhatsApp refused the template or flagged the number's quality: check the template in Wutt/Meta before resuming"),
+    Rule::whatsapp("whatsapp-recipient", Scope::Recipient, Rejected),
+    Rule::whatsapp("whatsapp-throughput", Scope::AccountThrottle, Throttled),
+    Rule::whatsapp("whatsapp-pair-rate", Scope::RecipientThrottle, RecipientThrottled),
+    Rule::whatsapp("whatsapp-transient", Scope::Transient, Transient),
+    // Any other exception text: before or after WhatsApp's call, we cannot tell.
+    Rule::remark("unknown-exception", "SERVER.md §5", "exception", Ambiguous),
+    // In front of the application (SERVER.md §1): proxies, framework pages.
+    Rule::status("too-many-requests", "SERVER.md §1", 429, 429, Throttled),
+    Rule::status("maintenance", "SERVER.md §1", 503, 503, Transient),
+    Rule::status("server-error", "SERVER.md §1", 500, 599, Ambiguous),
+    Rule::status("request-timeout", "SERVER.md §1", 408, 408, Transient),
+    Rule::status("forbidden", "SERVER.md §1", 403, 403, AccountRefused)
+        .hint("a firewall in front of Wutt refused this machine; check the network and WUTT_BASE_URL"),
+    Rule::status("redirected", "SERVER.md §1", 300, 399, AccountRefused)
+        .hint("check WUTT_BASE_URL: the API lives under …/external-api"),
+    Rule::status("no-such-endpoint", "SERVER.md §1", 404, 405, AccountRefused)
+        .body(Body::NotEnvelope)
+        .hint("check WUTT_BASE_URL: the API lives under …/external-api"),
+    Rule::status("client-error", "SERVER.md §1", 400, 499, Rejected),
+    // Remarks of the controllers that no send uses: a refusal we cannot place.
+    Rule::remark("contact-limit", "SERVER.md §4", "contact_limit_error", CampaignRefused)
+        .hint("the Wutt plan's contact limit is reached: upgrade the plan or delete contacts, then resume"),
     // A yes we cannot read, and anything else we do not understand.
-    Rule::status("unreadable-2xx", 200, 299, Ambiguous),
-    Rule::status("anything-else", 0, u16::MAX, Ambiguous),
+    Rule::status("unreadable-2xx", "SERVER.md §3", 200, 299, Ambiguous),
+    Rule::new("anything-else", "SERVER.md §3", Ambiguous),
 ];
+
+/// The row that decided an HTTP answer (`None` for transport failures).
+pub fn rule_of(reply: &Reply) -> Option<&'static Rule> {
+    reply.http_status.map(|http_status| {
+        classify(Observation::Answer {
+            http_status,
+            envelope: reply.envelope.as_ref(),
+        })
+    })
+}
 
 /// The first rule of [`RULES`] that matches (there always is one).
 pub fn classify(obs: Observation<'_>) -> &'static Rule {

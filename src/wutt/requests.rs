@@ -16,6 +16,11 @@ pub struct SendTemplate {
     pub to: PhoneNumber,
     pub from_number: Option<String>,
     pub template_id: i64,
+    /// The template's body parameters `{{1}}`, `{{2}}`, … in order
+    /// (repeated `body_variables[]` fields).
+    pub body_variables: Vec<String>,
+    /// The header's parameters (repeated `header_variables[]` fields).
+    pub header_variables: Vec<String>,
 }
 
 /// A free-form send: at least one of text, media, location or interactive element.
@@ -159,6 +164,8 @@ pub struct ConversationQuery {
     pub status: Option<ConversationStatus>,
     pub page: Option<u32>,
     pub paginate: Option<u32>,
+    /// `LIKE %…%` on the contact's first name, last name and mobile.
+    pub search: Option<String>,
 }
 
 /// Conversation status codes.
@@ -248,6 +255,18 @@ pub(super) async fn message_form(req: &SendMessage) -> Result<Form, WuttError> {
         form = form.text("interactive_list_id", id.to_string());
     }
     Ok(form)
+}
+
+pub(super) fn template_form(req: &SendTemplate) -> Form {
+    let mut form = phone_form(&req.to, req.from_number.as_deref())
+        .text("template_id", req.template_id.to_string());
+    for v in &req.body_variables {
+        form = form.text("body_variables[]", v.clone());
+    }
+    for v in &req.header_variables {
+        form = form.text("header_variables[]", v.clone());
+    }
+    form
 }
 
 pub(super) fn phone_form(to: &PhoneNumber, from: Option<&str>) -> Form {

@@ -18,11 +18,12 @@ enum Case {
     A(u16, Option<Envelope>),
 }
 
-/// One case per row of [`RULES`] (and the vendor's and the simulator's texts).
+/// One case per row of [`RULES`], with the real server's texts (SERVER.md).
 fn cases() -> Vec<(&'static str, Case)> {
     use Case::*;
     use TransportKind::*;
     let err = |r: &str, m: &[&str]| Some(env("error", r, m));
+    let wa = |code: u32| crate::wutt::whatsapp::by_code(code).unwrap();
     vec![
         ("not-built", T(Build)),
         ("no-connection", T(Connect)),
@@ -32,32 +33,36 @@ fn cases() -> Vec<(&'static str, Case)> {
             "success",
             A(
                 200,
+                Some(env("success", "success", &["Message sent successfully"])),
+            ),
+        ),
+        (
+            "success",
+            A(
+                200,
                 Some(env(
                     "success",
-                    "message_sent",
+                    "template_sent",
                     &["Message sent successfully"],
                 )),
             ),
         ),
-        ("too-many-requests", A(429, err("too_many_requests", &[]))),
-        ("too-many-requests", A(429, None)),
-        ("gateway-timeout", A(504, None)),
         (
-            "server-error",
-            A(500, err("server_error", &["Server error"])),
+            "template-sent-answer-defect",
+            A(
+                200,
+                err("exception", &["Undefined variable $conversationId"]),
+            ),
         ),
-        ("server-error", A(502, None)),
-        ("server-error", A(503, None)),
-        ("request-timeout", A(408, None)),
         ("unauthorized", A(401, None)),
         (
             "unauthorized",
             A(401, err("Unauthorized", &["The client secret is required"])),
         ),
         (
-            "ip-not-whitelisted",
+            "unauthorized",
             A(
-                403,
+                401,
                 err(
                     "Unauthorized",
                     &[
@@ -68,118 +73,230 @@ fn cases() -> Vec<(&'static str, Case)> {
             ),
         ),
         (
-            "ip-not-on-white-list",
+            "remark-unauthorized",
+            A(200, err("Unauthorized", &["Invalid credentials"])),
+        ),
+        (
+            "no-active-plan",
             A(
                 200,
-                err("denied", &["Please add your IP to the white list"]),
+                err(
+                    "subscription_required",
+                    &[
+                        "Your plan has expired. Please renew or purchase a new plan to regain access.",
+                    ],
+                ),
             ),
         ),
         (
-            "invalid-credentials",
-            A(200, err("x", &["Invalid client credentials"])),
+            "api-not-in-plan",
+            A(
+                200,
+                err(
+                    "not_available",
+                    &["Your current plan does not support API access. Please upgrade your plan."],
+                ),
+            ),
         ),
         (
-            "secret-required",
-            A(200, err("x", &["The client secret is required"])),
+            "no-user",
+            A(
+                200,
+                err("user_error", &["No user found for provided credentials"]),
+            ),
         ),
-        (
-            "id-required",
-            A(400, err("x", &["The client id is required"])),
-        ),
-        ("remark-unauthorized", A(422, err("Unauthorized", &[]))),
         (
             "whatsapp-not-connected",
-            A(403, err("whatsapp_not_connected", &[])),
-        ),
-        (
-            "account-not-connected",
-            A(422, err("x", &["Your WhatsApp account is not connected"])),
-        ),
-        (
-            "must-be-connected",
             A(
-                422,
-                err("x", &["The WhatsApp account must be connected first"]),
+                200,
+                err("not_found", &["Please connect your whatsapp account first"]),
             ),
         ),
-        ("plan-inactive", A(403, err("plan_inactive", &[]))),
         (
-            "needs-active-plan",
+            "unknown-from-number",
             A(
-                422,
-                err("x", &["Interactive messages require an active plan"]),
+                200,
+                err("not_found", &["The whatsapp account is not found"]),
             ),
         ),
         (
             "template-not-found",
+            A(200, err("not_found", &["The template is not found"])),
+        ),
+        (
+            "blocked-contact",
             A(
-                422,
+                200,
                 err(
-                    "template_not_found",
-                    &["The selected template does not exist"],
+                    "not_found",
+                    &[
+                        "You cannot send or receive messages with this contact because they have been blocked.",
+                    ],
                 ),
             ),
         ),
         (
-            "template-does-not-exist",
-            A(422, err("x", &["The selected template does not exist"])),
+            "cta-url-not-found",
+            A(200, err("not_found", &["The cta url is not found"])),
         ),
         (
-            "template-id-invalid",
+            "list-not-found",
             A(
-                422,
+                200,
+                err("not_found", &["The interactive list is not found"]),
+            ),
+        ),
+        (
+            "interactive-not-in-plan",
+            A(
+                200,
                 err(
-                    "validation_error",
-                    &["The selected template id is invalid."],
+                    "not_found",
+                    &[
+                        "Your current plan does not support interactive messages. Please upgrade your plan.",
+                    ],
                 ),
             ),
         ),
         (
-            "template-not-approved",
+            "other-not-found",
+            A(200, err("not_found", &["Conversation not found"])),
+        ),
+        (
+            "mobile-refused",
             A(
-                422,
+                200,
+                err("validation_error", &["The mobile format is invalid."]),
+            ),
+        ),
+        (
+            "request-refused",
+            A(
+                200,
+                err("validation_error", &["The template id field is required."]),
+            ),
+        ),
+        (
+            "text-to-non-contact",
+            A(
+                200,
                 err(
-                    "template_not_approved",
-                    &["The selected template is not approved"],
+                    "exception",
+                    &["Attempt to read property \"mobileNumber\" on null"],
                 ),
             ),
         ),
         (
-            "template-text-not-approved",
-            A(422, err("x", &["This template is not approved yet"])),
+            "whatsapp-account",
+            A(
+                200,
+                err(
+                    "exception",
+                    &[
+                        "Error validating access token: Session has expired on Tuesday, 01-Dec-26 10:00:00 PST.",
+                    ],
+                ),
+            ),
         ),
+        (
+            "whatsapp-account",
+            A(200, err("exception", &["(#200) Permissions error"])),
+        ),
+        (
+            "whatsapp-campaign",
+            A(200, err("exception", &[wa(132015).template_form()])),
+        ),
+        (
+            "whatsapp-campaign",
+            A(200, err("exception", &[&wa(131048).text_form()])),
+        ),
+        (
+            "whatsapp-recipient",
+            A(200, err("exception", &["(#131047) Re-engagement message"])),
+        ),
+        (
+            "whatsapp-recipient",
+            A(200, err("exception", &[wa(131026).template_form()])),
+        ),
+        (
+            "whatsapp-throughput",
+            A(200, err("exception", &["(#130429) Rate limit hit"])),
+        ),
+        (
+            "whatsapp-throughput",
+            A(
+                200,
+                err(
+                    "exception",
+                    &[
+                        "Message failed to send because there were too many messages sent from this phone number in a short period of time",
+                    ],
+                ),
+            ),
+        ),
+        (
+            "whatsapp-pair-rate",
+            A(200, err("exception", &[&wa(131056).text_form()])),
+        ),
+        (
+            "whatsapp-pair-rate",
+            A(200, err("exception", &[wa(131056).template_form()])),
+        ),
+        (
+            "whatsapp-transient",
+            A(200, err("exception", &["(#131000) Something went wrong"])),
+        ),
+        (
+            "unknown-exception",
+            A(200, err("exception", &["Something went wrong"])),
+        ),
+        (
+            "unknown-exception",
+            A(200, err("exception", &["Message sending failed"])),
+        ),
+        (
+            "unknown-exception",
+            A(
+                200,
+                err(
+                    "exception",
+                    &[
+                        "cURL error 28: Operation timed out after 30001 milliseconds with 0 bytes received",
+                    ],
+                ),
+            ),
+        ),
+        (
+            "unknown-exception",
+            A(200, err("exception", &["(#999999) New"])),
+        ),
+        ("too-many-requests", A(429, err("too_many_requests", &[]))),
+        ("too-many-requests", A(429, None)),
+        ("maintenance", A(503, None)),
+        ("server-error", A(500, None)),
+        ("server-error", A(502, None)),
+        ("server-error", A(504, None)),
+        ("request-timeout", A(408, None)),
         ("forbidden", A(403, None)),
         ("redirected", A(302, None)),
         ("no-such-endpoint", A(404, None)),
         ("no-such-endpoint", A(405, None)),
-        (
-            "invalid-number",
-            A(
-                422,
-                err("invalid_number", &["The mobile number is invalid"]),
-            ),
-        ),
-        (
-            "blocked-contact",
-            A(422, err("blocked_contact", &["This contact is blocked"])),
-        ),
-        (
-            "contact-is-blocked",
-            A(400, err("x", &["This contact is blocked"])),
-        ),
-        (
-            "validation-error",
-            A(
-                422,
-                err("validation_error", &["The mobile field is required."]),
-            ),
-        ),
-        ("client-error", A(404, err("not_found", &["Not found"]))),
+        ("client-error", A(400, None)),
         ("client-error", A(413, None)),
-        ("client-error", A(400, err("bad", &[]))),
-        ("error-envelope", A(200, err("something_new", &["Nope"]))),
+        (
+            "contact-limit",
+            A(
+                200,
+                err(
+                    "contact_limit_error",
+                    &[
+                        "You\u{2019}ve reached your  contact limit. Please upgrade your plan to continue.",
+                    ],
+                ),
+            ),
+        ),
         ("unreadable-2xx", A(200, None)),
-        ("unreadable-2xx", A(202, Some(env("queued", "", &[])))),
+        ("unreadable-2xx", A(200, err("something_new", &["Nope"]))),
         ("anything-else", A(101, None)),
     ]
 }
@@ -230,7 +347,7 @@ fn brief_classes() {
         .class
     };
     assert_eq!(class(200, Some(env("success", "", &[]))), Success);
-    assert_eq!(class(200, Some(env("error", "", &[]))), Rejected);
+    assert_eq!(class(200, Some(env("error", "", &[]))), Ambiguous);
     assert_eq!(class(200, None), Ambiguous);
     assert_eq!(class(401, Some(env("success", "", &[]))), AccountRefused);
     assert_eq!(class(503, None), Transient);
