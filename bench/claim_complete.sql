@@ -38,7 +38,8 @@ WITH claimed AS (
     FROM due
     WHERE r.id = due.id
     RETURNING r.id, r.campaign_id, r.row_number, r.lease_token, r.attempts, r.state,
-              r.mobile_code, r.mobile, r.template_id, r.message, r.from_number
+              r.mobile_code, r.mobile, r.template_id, r.message, r.from_number,
+              r.body_variables, r.header_variables, r.firstname, r.lastname
 )
 SELECT array_agg(id) AS ids, array_agg(campaign_id) AS campaigns,
        array_agg(lease_token) AS tokens, array_agg(attempts) AS attempts,
@@ -87,7 +88,7 @@ UPDATE recipients r SET
     messages         = CASE WHEN u.messages IS NULL THEN NULL
                             ELSE ARRAY(SELECT jsonb_array_elements_text(u.messages)) END,
     data             = u.data,
-    error            = CASE WHEN u.state = 'sent' THEN NULL ELSE u.error END,
+    error            = u.error,
     sent_at          = CASE WHEN u.state = 'sent' THEN u.finished_at ELSE r.sent_at END,
     updated_at       = now()
 FROM u

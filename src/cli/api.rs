@@ -3,7 +3,7 @@
 //! envelope as readable tables (`render`) or as JSON with `--json`. Exit
 //! codes: 0 on success, 3 when the account was refused, 1 for any other failure.
 
-mod render;
+pub(super) mod render;
 
 use std::path::PathBuf;
 
@@ -182,13 +182,41 @@ pub struct SendArgs {
     /// The WhatsApp Business number to send from (default: the account's).
     #[arg(long)]
     pub from_number: Option<String>,
+    /// A template body parameter, in order (repeat for {{1}}, {{2}}, …).
+    #[arg(long = "body-variable", value_name = "TEXT", requires = "template")]
+    pub body_variable: Vec<String>,
+    /// A template header parameter, in order (repeatable).
+    #[arg(long = "header-variable", value_name = "TEXT", requires = "template")]
+    pub header_variable: Vec<String>,
     #[command(flatten)]
     pub out: OutputArgs,
 }
 
+/// `templates list`: every page of the template list, as one table (or one
+/// JSON array with `--json`).
 pub async fn exec_templates(s: &Settings, cmd: TemplatesCommand) -> anyhow::Result<Exit> {
     let TemplatesCommand::List(out) = cmd;
-    finish(s.client()?.template_list().await, out)
+    match s.client()?.templates().await {
+        Ok(list) => {
+            if out.json {
+                let rows: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|t| {
+                        serde_json::json!({
+                            "id": t.id, "name": t.name, "status": t.status.word(),
+                            "language_id": t.language_id, "body": t.body, "header": t.header,
+                            "body_variables": t.body_params, "header_variables": t.header_params,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!("{}", render::templates_table(&list));
+            }
+            Ok(Exit::Ok)
+        }
+        Err(err) => finish(Err(err), out),
+    }
 }
 
 pub async fn exec_contacts(s: &Settings, cmd: ContactsCommand) -> anyhow::Result<Exit> {
@@ -220,6 +248,7 @@ pub async fn exec_conversations(s: &Settings, cmd: ConversationsCommand) -> anyh
                 status: status.map(Into::into),
                 page: page.page,
                 paginate: page.paginate,
+                search: None,
             };
             finish(client.conversation_list(&q).await, out)
         }
@@ -242,6 +271,8 @@ pub async fn exec_send(s: &Settings, args: SendArgs) -> anyhow::Result<Exit> {
                 to,
                 from_number: args.from_number.clone(),
                 template_id,
+                body_variables: args.body_variable.clone(),
+                header_variables: args.header_variable.clone(),
             };
             client.send_template(&req).await
         }

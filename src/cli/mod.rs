@@ -2,7 +2,7 @@
 //! command tree, exit codes and logging. Each command lives in its own file
 //! and calls into the library; no SQL and no HTTP here.
 
-mod api;
+pub(crate) mod api;
 mod control;
 mod demo;
 mod load;

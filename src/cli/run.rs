@@ -49,6 +49,10 @@ pub struct RunArgs {
     /// Delay before the second attempt after a transient failure (doubles each time).
     #[arg(long, env = "WUTT_RETRY_BASE_MS", default_value_t = 2000, hide = true)]
     pub retry_base_ms: u64,
+    /// How long a recipient waits after WhatsApp's pair rate limit (131056),
+    /// in milliseconds (tests shorten it).
+    #[arg(long, env = "WUTT_PAIR_WAIT_MS", default_value_t = 60_000, hide = true)]
+    pub pair_wait_ms: u64,
     /// Recent results the circuit breaker looks at.
     #[arg(long, default_value_t = 50, hide = true)]
     pub breaker_window: usize,
@@ -107,6 +111,7 @@ impl RunArgs {
             request_timeout: timeout,
             retry: RetryPolicy {
                 base: Duration::from_millis(self.retry_base_ms.max(1)),
+                pair_wait: Duration::from_millis(self.pair_wait_ms.max(1)),
                 ..RetryPolicy::default()
             },
             breaker: BreakerConfig {

@@ -32,7 +32,11 @@ impl Default for BreakerConfig {
 pub fn failure_key(outcome: &Outcome) -> Option<String> {
     let class = outcome.class();
     match class {
-        OutcomeClass::Success | OutcomeClass::Throttled | OutcomeClass::AccountRefused => None,
+        OutcomeClass::Success
+        | OutcomeClass::Throttled
+        | OutcomeClass::RecipientThrottled
+        | OutcomeClass::CampaignRefused
+        | OutcomeClass::AccountRefused => None,
         OutcomeClass::Rejected | OutcomeClass::Transient | OutcomeClass::Ambiguous => {
             let reply = outcome.reply();
             let detail = reply

@@ -6,14 +6,15 @@
 //! - [`throttle`]: rate limits shared by every process through PostgreSQL token buckets.
 //! - [`retry`]: what each answer means for its recipient; backoff with jitter.
 //! - [`breaker`]: the error-rate circuit breaker.
+//! - [`contacts`]: making recipients Wutt contacts before their first text.
 //! - [`recorder`]: batched, retried writing of outcomes.
 //! - [`schedule`]: send windows in the campaign's timezone.
-//! - [`templates`]: the pre-send template check.
 //! - [`media`]: captured media materialised for upload.
 //! - [`progress`]: a progress bar per campaign on a terminal, log lines otherwise.
 //! - [`shared`]: state shared by the tasks; the database retry loop.
 
 pub mod breaker;
+pub mod contacts;
 pub mod media;
 pub mod progress;
 pub mod recorder;
@@ -21,7 +22,6 @@ pub mod retry;
 pub mod runner;
 pub mod schedule;
 pub mod shared;
-pub mod templates;
 pub mod throttle;
 pub mod worker;
 

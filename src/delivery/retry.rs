@@ -8,7 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::queue::claim::Resolution;
-use crate::wutt::Outcome;
+use crate::wutt::outcome;
+use crate::wutt::{Outcome, OutcomeClass, Reply};
 
 /// Backoff parameters for transient failures.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,6 +18,9 @@ pub struct RetryPolicy {
     pub base: Duration,
     /// Upper bound of one delay.
     pub max: Duration,
+    /// How long a recipient waits after WhatsApp's pair rate limit (131056:
+    /// too many messages to this number), before jitter.
+    pub pair_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -24,6 +28,7 @@ impl Default for RetryPolicy {
         RetryPolicy {
             base: Duration::from_secs(2),
             max: Duration::from_secs(600),
+            pair_wait: Duration::from_secs(60),
         }
     }
 }
@@ -48,16 +53,39 @@ impl RetryPolicy {
     }
 }
 
+/// How far a refusal reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PauseScope {
+    /// Every campaign of the account (credentials, plan, WhatsApp account).
+    Account,
+    /// This campaign (its template, sending number, interactive element).
+    Campaign,
+}
+
+/// A refusal that stops sending, and the words shown to people.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pause {
+    pub scope: PauseScope,
+    pub reason: String,
+}
+
 /// What the runner does with an answer, besides writing the recipient's row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub resolution: Resolution,
-    /// Stored in the recipient's `error` column.
+    /// Stored in the recipient's `error` column (for a success: a note).
     pub error: Option<String>,
-    /// The account was refused: pause the campaign with this reason.
-    pub pause_reason: Option<String>,
-    /// HTTP 429: slow the account down and claim nothing until then.
+    /// The account or the campaign was refused: pause.
+    pub pause: Option<Pause>,
+    /// The account is sending too fast: slow it down and claim nothing until then.
     pub throttled_until: Option<DateTime<Utc>>,
+}
+
+/// The tip given with a text that reached a number that is no Wutt contact.
+pub const NOT_A_CONTACT: &str = "not a Wutt contact: free-form text reaches only numbers that are already contacts of the account (with an open 24-hour window); send a template, or set create_contacts = true in the manifest";
+
+fn at(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX / 2)
 }
 
 /// Maps one send answer onto the recipient's next state.
@@ -69,36 +97,64 @@ pub fn decide(
     now: DateTime<Utc>,
     jitter: f64,
 ) -> Decision {
-    let reply = outcome.reply();
     let words = describe(outcome);
     let mut d = Decision {
         resolution: Resolution::Sent,
         error: None,
-        pause_reason: None,
+        pause: None,
         throttled_until: None,
     };
+    let rule = outcome::rule_of(outcome.reply());
     match outcome {
-        Outcome::Success(_) => {}
+        Outcome::Success(reply) => {
+            if reply.envelope.as_ref().is_some_and(|e| !e.is_success()) {
+                d.error = Some(format!(
+                    "sent: the server sent the message, then answered with an error of its own ({})",
+                    reply
+                        .envelope
+                        .as_ref()
+                        .map(|e| e.text())
+                        .unwrap_or_default()
+                ));
+            }
+        }
         Outcome::Rejected(_) => {
             d.resolution = Resolution::Failed;
-            d.error = Some(words);
+            d.error = Some(match rule.map(|r| r.name) {
+                Some("text-to-non-contact") => format!("{NOT_A_CONTACT} ({words})"),
+                _ => words,
+            });
         }
         Outcome::Throttled { retry_after, .. } => {
-            let wait = retry_after.unwrap_or_else(|| policy.delay(1, jitter));
-            let at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX / 2);
-            d.resolution = Resolution::Retry { at, refund: true };
+            let until = at(now, retry_after.unwrap_or_else(|| policy.delay(1, jitter)));
+            d.resolution = Resolution::Retry {
+                at: until,
+                refund: true,
+            };
             d.error = Some(words);
-            d.throttled_until = Some(at);
+            d.throttled_until = Some(until);
+        }
+        Outcome::RecipientThrottled(_) => {
+            let jitter = if jitter.is_finite() {
+                jitter.clamp(0.0, 1.0)
+            } else {
+                0.5
+            };
+            d.resolution = Resolution::Retry {
+                at: at(now, policy.pair_wait.mul_f64(0.75 + jitter / 2.0)),
+                refund: true,
+            };
+            d.error = Some(words);
         }
         Outcome::Transient(_) => {
             if attempt >= max_attempts {
                 d.resolution = Resolution::Failed;
                 d.error = Some(format!("gave up after {attempt} attempts: {words}"));
             } else {
-                let wait = policy.delay(attempt, jitter);
-                let at =
-                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX / 2);
-                d.resolution = Resolution::Retry { at, refund: false };
+                d.resolution = Resolution::Retry {
+                    at: at(now, policy.delay(attempt, jitter)),
+                    refund: false,
+                };
                 d.error = Some(words);
             }
         }
@@ -106,19 +162,51 @@ pub fn decide(
             d.resolution = Resolution::Unknown;
             d.error = Some(format!("may have been sent: {words}"));
         }
-        Outcome::AccountRefused(_) => {
+        Outcome::CampaignRefused(reply) | Outcome::AccountRefused(reply) => {
+            let scope = if outcome.class() == OutcomeClass::AccountRefused {
+                PauseScope::Account
+            } else {
+                PauseScope::Campaign
+            };
             d.resolution = Resolution::Requeue;
-            let reason = reply
-                .envelope
-                .as_ref()
-                .map(|e| e.message.join(" "))
-                .filter(|m| !m.trim().is_empty())
-                .unwrap_or_else(|| words.clone());
-            d.pause_reason = Some(format!("account refused: {reason}"));
+            d.pause = Some(Pause {
+                scope,
+                reason: pause_reason(scope, reply, rule.and_then(|r| r.hint), &words),
+            });
             d.error = Some(words);
         }
     }
     d
+}
+
+/// "account refused: the server said "…" — what to do".
+fn pause_reason(scope: PauseScope, reply: &Reply, hint: Option<&str>, words: &str) -> String {
+    let who = match scope {
+        PauseScope::Account => "account refused",
+        PauseScope::Campaign => "campaign refused",
+    };
+    let said = match (&reply.envelope, reply.http_status) {
+        (Some(env), _) if !env.text().trim().is_empty() => {
+            format!("the server said \"{}\"", env.text().trim())
+        }
+        (None, Some(status)) => format!(
+            "the server answered HTTP {status} with {}",
+            if reply
+                .body_excerpt
+                .as_deref()
+                .is_some_and(|b| b.trim_start().starts_with('<'))
+            {
+                "an HTML page"
+            } else {
+                "a body that is not the API's"
+            }
+        ),
+        _ => words.to_owned(),
+    };
+    match hint {
+        Some(hint) => format!("{who}: {said} — {hint}"),
+        None => format!("{who}: {said}"),
+    }
 }
 
 /// One line saying what came back: HTTP status, remark and messages, or the
@@ -230,9 +318,23 @@ mod tests {
             0.0,
         );
         assert_eq!(refused.resolution, Resolution::Requeue);
-        assert_eq!(
-            refused.pause_reason.as_deref(),
-            Some("account refused: The client secret is required")
+        let pause = refused.pause.unwrap();
+        assert_eq!(pause.scope, PauseScope::Account);
+        assert!(
+            pause
+                .reason
+                .starts_with("account refused: the server said \"The client secret is required\" — check WUTT_CLIENT_ID"),
+            "{}",
+            pause.reason
         );
+        let pair = decide(&Outcome::RecipientThrottled(r.clone()), 3, 5, &p, now, 0.5);
+        assert_eq!(
+            pair.resolution,
+            Resolution::Retry {
+                at: now + chrono::Duration::seconds(60),
+                refund: true
+            }
+        );
+        assert_eq!(pair.throttled_until, None);
     }
 }

@@ -25,11 +25,10 @@ use super::progress::{CampaignLeft, Progress};
 use super::recorder::Recorder;
 use super::schedule::{self, Window};
 use super::shared::{Paused, Shared, Stats};
-use super::templates::{self, TemplateStatus};
 use super::throttle::Throttle;
 use super::worker::{self, CampaignCtx, StopKind};
 use crate::queue::{claim, control, throttle as qthrottle};
-use crate::wutt::Client;
+use crate::wutt::{Client, OutcomeClass};
 
 /// `run --once` or the daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +119,7 @@ pub async fn run(
         shutdown: shutdown.clone(),
         shutdown_hard,
         paused: SyncMutex::default(),
+        live: SyncMutex::default(),
         fatal: SyncMutex::default(),
         config: DeliveryConfig {
             concurrency,
@@ -327,8 +327,8 @@ impl Loop {
         match c.template_verified {
             Some(true) => return Ok(true),
             Some(false) => {
-                let reason = format!("template {tid} is not approved");
-                self.pause(c, &reason, StopKind::AccountRefused).await?;
+                let reason = format!("campaign refused: template {tid} is not approved");
+                self.pause(c, &reason, StopKind::CampaignRefused).await?;
                 return Ok(false);
             }
             None => {}
@@ -340,32 +340,31 @@ impl Loop {
         {
             return Ok(false);
         }
-        match self.shared.client.template_list().await {
-            Ok(env) if env.is_success() => match templates::status_of(env.data.as_ref(), tid) {
-                TemplateStatus::Approved => {
+        match self.shared.client.templates().await {
+            Ok(list) => match list.iter().find(|t| t.id == tid) {
+                Some(t) if t.is_approved() => {
                     control::set_template_verified(&self.shared.pool, c.id, true).await?;
                     Ok(true)
                 }
-                other => {
+                found => {
                     control::set_template_verified(&self.shared.pool, c.id, false).await?;
-                    let reason = match other {
-                        TemplateStatus::NotApproved(s) => {
-                            format!("template {tid} is {s}, not approved")
-                        }
-                        _ => format!("template {tid} is not in the account's template list"),
+                    let reason = match found {
+                        Some(t) => format!(
+                            "campaign refused: template {tid} \"{}\" is {}, not approved — check `wutt-campaign templates list`; resume once it is approved",
+                            t.name,
+                            t.status.word()
+                        ),
+                        None => format!(
+                            "campaign refused: template {tid} is not in the account's template list — check `wutt-campaign templates list` and the manifest's template_id"
+                        ),
                     };
-                    self.pause(c, &reason, StopKind::AccountRefused).await?;
+                    self.pause(c, &reason, StopKind::CampaignRefused).await?;
                     Ok(false)
                 }
             },
-            Ok(env) => {
-                let reason = format!(
-                    "account refused: template list: {} {}",
-                    env.remark,
-                    env.message.join(" ")
-                );
-                self.pause(c, reason.trim(), StopKind::AccountRefused)
-                    .await?;
+            Err(err) if err.class() == Some(OutcomeClass::AccountRefused) => {
+                let reason = format!("account refused: template list: {err}");
+                self.pause(c, &reason, StopKind::AccountRefused).await?;
                 Ok(false)
             }
             Err(err) => {

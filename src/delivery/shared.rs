@@ -84,6 +84,9 @@ pub struct Shared {
     /// Give up waiting for the database too (second signal).
     pub shutdown_hard: CancellationToken,
     pub paused: SyncMutex<Vec<Paused>>,
+    /// The stop token of every campaign this process is sending, so that an
+    /// account refusal met by one campaign stops all of them.
+    pub live: SyncMutex<HashMap<i64, CancellationToken>>,
     /// A database error that retrying cannot fix.
     pub fatal: SyncMutex<Option<String>>,
 }
@@ -98,6 +101,40 @@ impl Shared {
                 reason: reason.to_string(),
                 kind,
             });
+    }
+
+    /// Remembers a campaign's stop token while it is being sent.
+    pub fn register(&self, campaign_id: i64, stop: CancellationToken) {
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.retain(|_, t| !t.is_cancelled());
+        live.insert(campaign_id, stop);
+    }
+
+    /// The account was refused: pauses every active campaign (in the
+    /// database, for every runner) and stops this process's dispatchers.
+    pub async fn pause_account(&self, reason: &str) {
+        let stops: Vec<CancellationToken> = self
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        stops.iter().for_each(CancellationToken::cancel);
+        let paused = with_db_retry(
+            self,
+            &self.shutdown_hard,
+            "pausing the account's campaigns",
+            || crate::queue::control::pause_all_active(&self.pool, reason),
+        )
+        .await
+        .unwrap_or_default();
+        if !paused.is_empty() {
+            tracing::error!(campaigns = ?paused, %reason, "account refused: pausing every active campaign");
+        }
+        for id in paused {
+            self.note_pause(id, reason, StopKind::AccountRefused);
+        }
     }
 
     pub fn note_fatal(&self, err: String) {

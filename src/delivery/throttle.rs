@@ -217,6 +217,12 @@ impl Throttle {
             .clone()
     }
 
+    /// A token of the account's rate alone (a contact lookup or creation made
+    /// before a text). Returns false when cancelled first.
+    pub async fn acquire_account(&self, cancel: &CancellationToken) -> bool {
+        self.account.acquire(cancel).await
+    }
+
     /// Waits until one message of this campaign from this number may go:
     /// the campaign's own rate, the number's, then the account's (taken last,
     /// so account tokens are only spent on a message that is ready).

@@ -16,7 +16,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use super::breaker::{self, Breaker};
-use super::retry;
+use super::contacts;
+use super::retry::{self, Pause, PauseScope};
 use super::shared::{Shared, Stats, with_db_retry};
 use crate::queue::claim::{self, Claimed, Completion};
 use crate::queue::control::{self, Campaign};
@@ -25,7 +26,10 @@ use crate::wutt::{MediaFile, Outcome, SendMessage, SendTemplate};
 /// Why a campaign stopped sending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopKind {
+    /// The account was refused: every campaign is paused.
     AccountRefused,
+    /// This campaign was refused (template, sending number, …).
+    CampaignRefused,
     Breaker,
 }
 
@@ -43,11 +47,13 @@ pub struct CampaignCtx {
 
 impl CampaignCtx {
     pub fn new(shared: &Shared, campaign: Campaign, media: Vec<MediaFile>) -> Self {
+        let stop = shared.shutdown.child_token();
+        shared.register(campaign.id, stop.clone());
         CampaignCtx {
             stats: shared.campaign_stats(campaign.id),
             campaign,
             media,
-            stop: shared.shutdown.child_token(),
+            stop,
             breaker: SyncMutex::new(Breaker::new(shared.config.breaker)),
             paused: AtomicBool::new(false),
         }
@@ -202,30 +208,49 @@ async fn send_one(
     } else {
         None
     });
+    let from_number = r.from_number.clone().or_else(|| c.from_number.clone());
     let outcome = match template {
         Some(template_id) => {
             shared
                 .client
                 .send_template(&SendTemplate {
                     to: r.phone.clone(),
-                    from_number: r.from_number.clone().or_else(|| c.from_number.clone()),
+                    from_number,
                     template_id,
+                    body_variables: r.body_variables.clone(),
+                    header_variables: r.header_variables.clone(),
                 })
                 .await
         }
         None => {
-            shared
-                .client
-                .send_message(&SendMessage {
-                    to: Some(r.phone.clone()),
-                    from_number: r.from_number.clone().or_else(|| c.from_number.clone()),
-                    message: r.message.clone(),
-                    media: ctx.media.clone(),
-                    location: c.latitude.zip(c.longitude),
-                    cta_url_id: c.cta_url_id,
-                    interactive_list_id: c.interactive_list_id,
-                })
-                .await
+            let ready = if c.create_contacts {
+                contacts::ensure(&shared, c.id, &r, &ctx.stop).await
+            } else {
+                contacts::Ready::Yes
+            };
+            match ready {
+                contacts::Ready::Yes => {
+                    shared
+                        .client
+                        .send_message(&SendMessage {
+                            to: Some(r.phone.clone()),
+                            from_number,
+                            message: r.message.clone(),
+                            media: ctx.media.clone(),
+                            location: c.latitude.zip(c.longitude),
+                            cta_url_id: c.cta_url_id,
+                            interactive_list_id: c.interactive_list_id,
+                        })
+                        .await
+                }
+                contacts::Ready::No(outcome) => outcome,
+                contacts::Ready::Stopped => {
+                    drop(in_flight);
+                    release(&shared, std::slice::from_ref(&r)).await;
+                    drop(permit);
+                    return;
+                }
+            }
         }
     };
     let finished_at = Utc::now();
@@ -245,17 +270,34 @@ async fn send_one(
         crate::metrics::record_throttled();
         shared.throttle.throttled(until).await;
     }
-    if let Some(reason) = &d.pause_reason {
-        ctx.pause(&shared, reason, StopKind::AccountRefused).await;
-    } else if !matches!(outcome, Outcome::Throttled { .. }) {
-        let tripped = ctx
-            .breaker
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record(breaker::failure_key(&outcome));
-        if let Some(reason) = tripped {
-            ctx.pause(&shared, &reason, StopKind::Breaker).await;
+    match &d.pause {
+        Some(Pause {
+            scope: PauseScope::Account,
+            reason,
+        }) => {
+            ctx.stop.cancel();
+            ctx.paused.store(true, Ordering::SeqCst);
+            shared.pause_account(reason).await;
         }
+        Some(Pause {
+            scope: PauseScope::Campaign,
+            reason,
+        }) => ctx.pause(&shared, reason, StopKind::CampaignRefused).await,
+        None if !matches!(
+            outcome,
+            Outcome::Throttled { .. } | Outcome::RecipientThrottled(_)
+        ) =>
+        {
+            let tripped = ctx
+                .breaker
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .record(breaker::failure_key(&outcome));
+            if let Some(reason) = tripped {
+                ctx.pause(&shared, &reason, StopKind::Breaker).await;
+            }
+        }
+        None => {}
     }
     // Recorded last, with the in-flight slot: the slot comes back once the
     // answer is written, so when every slot is free every send task is done.

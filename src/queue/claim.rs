@@ -45,7 +45,8 @@ UPDATE recipients r SET
 FROM due
 WHERE r.id = due.id
 RETURNING r.id, r.campaign_id, r.row_number, r.lease_token, r.attempts, r.state,
-          r.mobile_code, r.mobile, r.template_id, r.message, r.from_number
+          r.mobile_code, r.mobile, r.template_id, r.message, r.from_number,
+          r.body_variables, r.header_variables, r.firstname, r.lastname
 "#;
 
 /// The batched completion: one array per column (`$1`..`$18`, in the order
@@ -87,7 +88,7 @@ UPDATE recipients r SET
     messages         = CASE WHEN u.messages IS NULL THEN NULL
                             ELSE ARRAY(SELECT jsonb_array_elements_text(u.messages)) END,
     data             = u.data,
-    error            = CASE WHEN u.state = 'sent' THEN NULL ELSE u.error END,
+    error            = u.error,
     sent_at          = CASE WHEN u.state = 'sent' THEN u.finished_at ELSE r.sent_at END,
     updated_at       = now()
 FROM u
@@ -110,6 +111,12 @@ pub struct Claimed {
     pub template_id: Option<i64>,
     pub message: Option<String>,
     pub from_number: Option<String>,
+    /// The template's rendered body and header parameters, in order.
+    pub body_variables: Vec<String>,
+    pub header_variables: Vec<String>,
+    /// The names a contact is created with (`create_contacts` campaigns).
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
 }
 
 /// What a finished attempt means for its recipient.
@@ -141,7 +148,8 @@ pub struct Completion {
     pub reply: Reply,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
-    /// Why, in words, when the resolution is not `Sent` (stored in `error`).
+    /// Why, in words, when the resolution is not `Sent`; for `Sent`, a note
+    /// (stored in `error`).
     pub error: Option<String>,
 }
 
@@ -194,6 +202,14 @@ pub async fn claim(
             template_id: row.try_get("template_id")?,
             message: row.try_get("message")?,
             from_number: row.try_get("from_number")?,
+            body_variables: row
+                .try_get::<Option<Vec<String>>, _>("body_variables")?
+                .unwrap_or_default(),
+            header_variables: row
+                .try_get::<Option<Vec<String>>, _>("header_variables")?
+                .unwrap_or_default(),
+            firstname: row.try_get("firstname")?,
+            lastname: row.try_get("lastname")?,
         });
     }
     claimed.sort_by_key(|c| c.recipient_id);

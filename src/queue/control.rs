@@ -26,6 +26,8 @@ pub struct Campaign {
     pub send_window_tz: Option<String>,
     pub rate_per_second: Option<f64>,
     pub max_attempts: i32,
+    /// Make each recipient of a text a Wutt contact before its first message.
+    pub create_contacts: bool,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -66,7 +68,7 @@ pub enum RequeueState {
 const CAMPAIGN_COLUMNS: &str = "id, name, status, pause_reason, template_id, template_verified, \
      message_template, from_number, latitude, longitude, cta_url_id, interactive_list_id, start_at, \
      expires_at, send_window_start, send_window_end, send_window_tz, rate_per_second, max_attempts, \
-     created_at, started_at, finished_at";
+     create_contacts, created_at, started_at, finished_at";
 
 /// Finds a campaign by id (all digits) or exact name.
 pub async fn find(pool: &PgPool, key: &str) -> sqlx::Result<Option<Campaign>> {
@@ -133,6 +135,18 @@ pub async fn pause(pool: &PgPool, id: i64, reason: &str) -> sqlx::Result<bool> {
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Pauses every active campaign: the account itself was refused. Returns
+/// the ids paused.
+pub async fn pause_all_active(pool: &PgPool, reason: &str) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "UPDATE campaigns SET status = 'paused', pause_reason = $1, updated_at = now() \
+         WHERE status = 'active' RETURNING id",
+    )
+    .bind(reason)
+    .fetch_all(pool)
+    .await
 }
 
 /// Resumes a paused campaign. Returns false if it was not paused. A template

@@ -6,11 +6,13 @@
 //! - [`suppress`]: the opt-out list.
 //! - [`claim`]: claiming due recipients under a lease, batched completion,
 //!   lease rescue.
+//! - [`contacts`]: numbers known to be Wutt contacts (made before a text).
 //! - [`control`]: pause, resume, cancel, requeue, expiry, campaign lookup.
 //! - [`throttle`]: shared token buckets, the 429 slow-down, the tier budget,
 //!   wake-up notifications.
 
 pub mod claim;
+pub mod contacts;
 pub mod control;
 pub mod load;
 pub mod suppress;

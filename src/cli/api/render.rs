@@ -7,6 +7,32 @@ use comfy_table::{ContentArrangement, Table};
 use serde_json::Value;
 
 use crate::wutt::Envelope;
+use crate::wutt::templates::Template;
+
+/// The account's templates: id, name, status in words, language, and how many
+/// body and header variables each needs.
+pub fn templates_table(templates: &[Template]) -> Table {
+    let mut t = new_table();
+    t.set_header(vec![
+        "id",
+        "name",
+        "status",
+        "language",
+        "body variables",
+        "header variables",
+    ]);
+    for tpl in templates {
+        t.add_row(vec![
+            tpl.id.to_string(),
+            tpl.name.clone(),
+            tpl.status.word(),
+            tpl.language_id.map(|l| l.to_string()).unwrap_or_default(),
+            tpl.body_params.to_string(),
+            tpl.header_params.to_string(),
+        ]);
+    }
+    t
+}
 
 /// The envelope as tables: status, remark and messages, then `data` — as rows
 /// when it holds a list of objects, as key/value pairs otherwise.

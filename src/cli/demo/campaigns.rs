@@ -224,6 +224,7 @@ fn delivery_config(env: &DemoEnv) -> DeliveryConfig {
         concurrency: 8,
         request_timeout: env.client.config().timeout,
         retry: RetryPolicy {
+            pair_wait: Duration::from_secs(2),
             base: Duration::from_millis(200),
             max: Duration::from_secs(2),
         },

@@ -6,9 +6,6 @@
 use std::io::Write;
 use std::time::Duration;
 
-use comfy_table::Table;
-use serde_json::Value;
-
 use crate::campaign::phone::PhoneNumber;
 use crate::config::Secret;
 use crate::simulator::{BLOCKED_MOBILE, BLOCKED_MOBILE_CODE};
@@ -37,8 +34,12 @@ pub async fn api_walkthrough(client: &Client, out: &mut impl Write) -> anyhow::R
     )?;
 
     heading(out, "Templates of the account")?;
-    let templates = client.template_list().await?;
-    writeln!(out, "{}", templates_table(templates.data.as_ref()))?;
+    let templates = client.templates().await?;
+    writeln!(
+        out,
+        "{}",
+        crate::cli::api::render::templates_table(&templates)
+    )?;
 
     heading(
         out,
@@ -48,6 +49,8 @@ pub async fn api_walkthrough(client: &Client, out: &mut impl Write) -> anyhow::R
         to: to.clone(),
         from_number: None,
         template_id: APPROVED_TEMPLATE,
+        body_variables: Vec::new(),
+        header_variables: Vec::new(),
     };
     send_with_retries(out, || client.send_template(&template)).await?;
 
@@ -90,30 +93,6 @@ fn heading(out: &mut impl Write, title: &str) -> std::io::Result<()> {
 }
 
 /// The templates of a `template-list` answer as id / name / category / status.
-fn templates_table(data: Option<&Value>) -> Table {
-    let mut table = Table::new();
-    table.set_header(vec!["id", "name", "category", "status"]);
-    let none = Vec::new();
-    let rows = data
-        .and_then(|d| d.get("templates"))
-        .and_then(Value::as_array)
-        .unwrap_or(&none);
-    for t in rows {
-        let field = |k: &str| match t.get(k) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None => String::new(),
-            Some(other) => other.to_string(),
-        };
-        table.add_row(vec![
-            field("id"),
-            field("name"),
-            field("category"),
-            field("status"),
-        ]);
-    }
-    table
-}
-
 /// Sends like the runner does: transient failures and 429s are retried (a
 /// 429 after its Retry-After), everything else is final. Prints each attempt
 /// and what a campaign would do with the final outcome.
@@ -181,11 +160,17 @@ fn verdict(class: OutcomeClass) -> &'static str {
             "rejected for this recipient: a campaign would mark it failed and go on with the others"
         }
         OutcomeClass::AccountRefused => {
-            "account refused: a campaign would be paused (exit code 3), its unsent recipients stay queued"
+            "account refused: every campaign would be paused (exit code 3), unsent recipients stay queued"
+        }
+        OutcomeClass::CampaignRefused => {
+            "campaign refused: the campaign would be paused (exit code 3), its unsent recipients stay queued"
         }
         OutcomeClass::Ambiguous => {
             "maybe sent: a campaign would mark the recipient unknown and never resend it on its own"
         }
         OutcomeClass::Transient | OutcomeClass::Throttled => "a campaign would retry later",
+        OutcomeClass::RecipientThrottled => {
+            "too many messages to this number: a campaign would retry this recipient later"
+        }
     }
 }
