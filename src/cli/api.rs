@@ -341,7 +341,10 @@ fn finish(answer: Result<Envelope, WuttError>, out: OutputArgs) -> anyhow::Resul
                 print_envelope(envelope, out);
             }
             if err.class() == Some(OutcomeClass::AccountRefused) {
-                eprintln!("error: the account was refused: {err}");
+                match err.hint() {
+                    Some(hint) => eprintln!("error: the account was refused: {err}\n  {hint}"),
+                    None => eprintln!("error: the account was refused: {err}"),
+                }
                 return Ok(Exit::AccountRefused);
             }
             Err(err.into())

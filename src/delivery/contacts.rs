@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::shared::{Shared, with_db_retry};
 use crate::queue::claim::Claimed;
 use crate::queue::contacts::{self, KnownContact};
-use crate::wutt::{ContactForm, Outcome, Reply, WuttError};
+use crate::wutt::{ContactForm, Outcome, WuttError};
 
 /// Where a recipient stands before its text.
 pub enum Ready {
@@ -20,49 +20,6 @@ pub enum Ready {
     No(Outcome),
     /// Stopped (pause or shutdown) before finishing: give the claim back.
     Stopped,
-}
-
-/// The outcome a failed contact call means for the recipient's attempt.
-fn as_outcome(err: WuttError) -> Outcome {
-    match err {
-        WuttError::Transport { kind, message } => Outcome::classify(
-            Some(kind),
-            Reply {
-                error: Some(format!("contact call: {message}")),
-                ..Reply::default()
-            },
-            None,
-        ),
-        WuttError::Api {
-            http_status,
-            envelope,
-        } => Outcome::classify(
-            None,
-            Reply {
-                http_status: Some(http_status),
-                envelope: Some(envelope),
-                ..Reply::default()
-            },
-            None,
-        ),
-        WuttError::NotEnvelope {
-            http_status,
-            reason,
-            excerpt,
-        } => Outcome::classify(
-            None,
-            Reply {
-                http_status: Some(http_status),
-                body_excerpt: Some(excerpt),
-                error: Some(format!("contact call: {reason}")),
-                ..Reply::default()
-            },
-            None,
-        ),
-        other @ (WuttError::InvalidRequest(_) | WuttError::Media(_)) => {
-            Outcome::not_sent(format!("contact: {other}"))
-        }
-    }
 }
 
 /// The id of the contact in `items` with exactly this number.
@@ -104,7 +61,7 @@ pub async fn ensure(
     }
     let found = match shared.client.contacts_matching(&mobile).await {
         Ok(items) => exact(&items, &code, &mobile),
-        Err(err) => return Ready::No(as_outcome(err)),
+        Err(err) => return Ready::No(err.into_outcome()),
     };
     let learnt = match found {
         Some(contact_id) => KnownContact {
@@ -158,7 +115,7 @@ pub async fn ensure(
                         envelope: serde_json::to_value(&envelope).ok(),
                     }
                 }
-                Err(err) => return Ready::No(as_outcome(err)),
+                Err(err) => return Ready::No(err.into_outcome()),
             }
         }
     };

@@ -162,21 +162,29 @@ pub fn decide(
             d.resolution = Resolution::Unknown;
             d.error = Some(format!("may have been sent: {words}"));
         }
-        Outcome::CampaignRefused(reply) | Outcome::AccountRefused(reply) => {
-            let scope = if outcome.class() == OutcomeClass::AccountRefused {
-                PauseScope::Account
-            } else {
-                PauseScope::Campaign
-            };
+        Outcome::CampaignRefused(_) | Outcome::AccountRefused(_) => {
             d.resolution = Resolution::Requeue;
-            d.pause = Some(Pause {
-                scope,
-                reason: pause_reason(scope, reply, rule.and_then(|r| r.hint), &words),
-            });
+            d.pause = refusal(outcome);
             d.error = Some(words);
         }
     }
     d
+}
+
+/// The pause an account or campaign refusal calls for (`None` for any other
+/// outcome), with the server's words and what to do.
+pub fn refusal(outcome: &Outcome) -> Option<Pause> {
+    let scope = match outcome.class() {
+        OutcomeClass::AccountRefused => PauseScope::Account,
+        OutcomeClass::CampaignRefused => PauseScope::Campaign,
+        _ => return None,
+    };
+    let reply = outcome.reply();
+    let hint = outcome::rule_of(reply).and_then(|r| r.hint);
+    Some(Pause {
+        scope,
+        reason: pause_reason(scope, reply, hint, &describe(outcome)),
+    })
 }
 
 /// "account refused: the server said "…" — what to do".

@@ -23,12 +23,13 @@ use tokio_util::sync::CancellationToken;
 use super::DeliveryConfig;
 use super::progress::{CampaignLeft, Progress};
 use super::recorder::Recorder;
+use super::retry::{self, Pause, PauseScope, describe};
 use super::schedule::{self, Window};
 use super::shared::{Paused, Shared, Stats};
 use super::throttle::Throttle;
 use super::worker::{self, CampaignCtx, StopKind};
 use crate::queue::{claim, control, throttle as qthrottle};
-use crate::wutt::{Client, OutcomeClass};
+use crate::wutt::Client;
 
 /// `run --once` or the daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +121,7 @@ pub async fn run(
         shutdown_hard,
         paused: SyncMutex::default(),
         live: SyncMutex::default(),
+        unreachable: Default::default(),
         fatal: SyncMutex::default(),
         config: DeliveryConfig {
             concurrency,
@@ -362,15 +364,26 @@ impl Loop {
                     Ok(false)
                 }
             },
-            Err(err) if err.class() == Some(OutcomeClass::AccountRefused) => {
-                let reason = format!("account refused: template list: {err}");
-                self.pause(c, &reason, StopKind::AccountRefused).await?;
-                Ok(false)
-            }
             Err(err) => {
-                tracing::warn!(campaign = %c.name, error = %err, "template check failed; trying again shortly");
-                self.template_retry
-                    .insert(c.id, Instant::now() + Duration::from_secs(5));
+                let outcome = err.into_outcome();
+                let unreachable = self.shared.note_unreachable(&outcome);
+                match retry::refusal(&outcome).or(unreachable) {
+                    Some(Pause {
+                        scope: PauseScope::Account,
+                        reason,
+                    }) => {
+                        let reason = format!("{reason} (asking for the template list)");
+                        self.shared.pause_account(&reason).await;
+                    }
+                    Some(Pause { reason, .. }) => {
+                        self.pause(c, &reason, StopKind::CampaignRefused).await?;
+                    }
+                    None => {
+                        tracing::warn!(campaign = %c.name, error = %describe(&outcome), "template check failed; trying again shortly");
+                        self.template_retry
+                            .insert(c.id, Instant::now() + Duration::from_secs(2));
+                    }
+                }
                 Ok(false)
             }
         }

@@ -16,10 +16,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::DeliveryConfig;
 use super::recorder::Recorder;
+use super::retry::{Pause, PauseScope};
 use super::throttle::Throttle;
 use super::worker::StopKind;
 use crate::queue::claim::Resolution;
-use crate::wutt::Client;
+use crate::wutt::{Client, Outcome, TransportKind};
 
 /// Counters of this run (the whole run, or one campaign of it).
 #[derive(Debug, Default)]
@@ -59,6 +60,10 @@ impl Stats {
     }
 }
 
+/// Connection failures in a row (with no answer between) after which the
+/// server counts as unreachable: the account's problem, not the recipients'.
+pub const UNREACHABLE_AFTER: u64 = 3;
+
 /// A campaign this run paused, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paused {
@@ -87,6 +92,9 @@ pub struct Shared {
     /// The stop token of every campaign this process is sending, so that an
     /// account refusal met by one campaign stops all of them.
     pub live: SyncMutex<HashMap<i64, CancellationToken>>,
+    /// Sends in a row that could not connect to the server at all; any
+    /// answer resets it. At [`UNREACHABLE_AFTER`] the account is paused.
+    pub unreachable: AtomicU64,
     /// A database error that retrying cannot fix.
     pub fatal: SyncMutex<Option<String>>,
 }
@@ -134,6 +142,31 @@ impl Shared {
         }
         for id in paused {
             self.note_pause(id, reason, StopKind::AccountRefused);
+        }
+    }
+
+    /// Counts connection failures in a row across the account (any answer
+    /// resets the count). Once the server has been unreachable
+    /// [`UNREACHABLE_AFTER`] times, the account pause it calls for — a
+    /// campaign of two recipients is paused as surely as one of fifty thousand.
+    pub fn note_unreachable(&self, outcome: &Outcome) -> Option<Pause> {
+        match outcome.reply().transport {
+            Some(TransportKind::Connect) => {
+                let n = self.unreachable.fetch_add(1, Ordering::SeqCst) + 1;
+                (n >= UNREACHABLE_AFTER).then(|| Pause {
+                    scope: PauseScope::Account,
+                    reason: format!(
+                        "account refused: cannot reach the Wutt server at {} ({}) — check WUTT_BASE_URL and this machine's network, then resume the paused campaigns",
+                        self.client.config().base_url,
+                        outcome.reply().error.as_deref().unwrap_or("no connection"),
+                    ),
+                })
+            }
+            Some(TransportKind::Build) => None,
+            _ => {
+                self.unreachable.store(0, Ordering::SeqCst);
+                None
+            }
         }
     }
 

@@ -255,7 +255,7 @@ async fn send_one(
     };
     let finished_at = Utc::now();
     drop(in_flight);
-    let d = retry::decide(
+    let mut d = retry::decide(
         &outcome,
         r.attempt,
         c.max_attempts,
@@ -263,6 +263,12 @@ async fn send_one(
         finished_at,
         rand::random::<f64>(),
     );
+    if let Some(pause) = shared.note_unreachable(&outcome)
+        && d.pause.is_none()
+    {
+        d.resolution = claim::Resolution::Requeue;
+        d.pause = Some(pause);
+    }
     shared.stats.count(&d.resolution);
     ctx.stats.count(&d.resolution);
     crate::metrics::record_message(c.id, resolution_name(&d.resolution));

@@ -93,6 +93,58 @@ impl WuttError {
     /// was sent). `AccountRefused` means the account or configuration is the
     /// problem, not this request.
     pub fn class(&self) -> Option<OutcomeClass> {
+        self.rule().map(|r| r.class)
+    }
+
+    /// The outcome the same answer has for a send (a request the client
+    /// refused to make is `Rejected`, as for a send).
+    pub fn into_outcome(self) -> Outcome {
+        let (transport, reply) = match self {
+            WuttError::Transport { kind, message } => (
+                Some(kind),
+                Reply {
+                    error: Some(message),
+                    ..Reply::default()
+                },
+            ),
+            WuttError::Api {
+                http_status,
+                envelope,
+            } => (
+                None,
+                Reply {
+                    http_status: Some(http_status),
+                    envelope: Some(envelope),
+                    ..Reply::default()
+                },
+            ),
+            WuttError::NotEnvelope {
+                http_status,
+                reason,
+                excerpt,
+            } => (
+                None,
+                Reply {
+                    http_status: Some(http_status),
+                    body_excerpt: Some(excerpt),
+                    error: Some(reason),
+                    ..Reply::default()
+                },
+            ),
+            other @ (WuttError::InvalidRequest(_) | WuttError::Media(_)) => {
+                return Outcome::not_sent(other.to_string());
+            }
+        };
+        Outcome::classify(transport, reply, None)
+    }
+
+    /// What a person should do about it, when the table knows.
+    pub fn hint(&self) -> Option<&'static str> {
+        self.rule().and_then(|r| r.hint)
+    }
+
+    /// The row of the classification table that this answer hits.
+    fn rule(&self) -> Option<&'static outcome::Rule> {
         let obs = match self {
             WuttError::InvalidRequest(_) | WuttError::Media(_) => return None,
             WuttError::Transport { kind, .. } => Observation::Transport(*kind),
@@ -108,7 +160,7 @@ impl WuttError {
                 envelope: Some(envelope),
             },
         };
-        Some(outcome::classify(obs).class)
+        Some(outcome::classify(obs))
     }
 }
 
@@ -420,6 +472,7 @@ impl Client {
                 // the excerpt would otherwise leave its first bytes behind.
                 body_excerpt: Some(self.scrub(&envelope::excerpt(&self.scrub_bytes(&body)))),
                 error: Some(self.scrub(&format!("HTTP {status}: {why}"))),
+                transport: None,
             },
         };
         Answer {

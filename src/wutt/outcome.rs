@@ -41,6 +41,8 @@ pub struct Reply {
     pub body_excerpt: Option<String>,
     /// Transport or parse error, in words (never contains credentials).
     pub error: Option<String>,
+    /// How the call failed when no HTTP answer arrived.
+    pub transport: Option<TransportKind>,
 }
 
 /// The class of an answer, as stored in the database (`outcome` columns).
@@ -175,9 +177,10 @@ impl Outcome {
     /// Classifies what one call observed, by [`RULES`].
     pub fn classify(
         transport: Option<TransportKind>,
-        reply: Reply,
+        mut reply: Reply,
         retry_after: Option<Duration>,
     ) -> Outcome {
+        reply.transport = reply.transport.or(transport);
         let rule = match transport {
             Some(kind) => classify(Observation::Transport(kind)),
             None => classify(Observation::Answer {
