@@ -199,15 +199,7 @@ fn pause_reason(scope: PauseScope, reply: &Reply, hint: Option<&str>, words: &st
         }
         (None, Some(status)) => format!(
             "the server answered HTTP {status} with {}",
-            if reply
-                .body_excerpt
-                .as_deref()
-                .is_some_and(|b| b.trim_start().starts_with('<'))
-            {
-                "an HTML page"
-            } else {
-                "a body that is not the API's"
-            }
+            outcome::body_kind(reply.body_excerpt.as_deref())
         ),
         _ => words.to_owned(),
     };

@@ -70,10 +70,10 @@ pub enum WuttError {
         kind: TransportKind,
         message: String,
     },
-    /// An HTTP answer whose body is not the envelope.
-    #[error(
-        "Wutt answered HTTP {http_status} with a body that is not the envelope ({reason}): {excerpt:?}"
-    )]
+    /// An HTTP answer whose body is not the envelope (a web server's page,
+    /// a proxy's error, a broken body). Shown in one line: what came back
+    /// and, when the table knows, what to check.
+    #[error("{}", not_envelope(*http_status, excerpt))]
     NotEnvelope {
         http_status: u16,
         reason: String,
@@ -86,6 +86,22 @@ pub enum WuttError {
         http_status: u16,
         envelope: Envelope,
     },
+}
+
+/// "Wutt answered HTTP 404 with an HTML page: check WUTT_BASE_URL: …".
+fn not_envelope(http_status: u16, excerpt: &str) -> String {
+    let said = format!(
+        "Wutt answered HTTP {http_status} with {}",
+        outcome::body_kind(Some(excerpt))
+    );
+    let rule = outcome::classify(Observation::Answer {
+        http_status,
+        envelope: None,
+    });
+    match rule.hint {
+        Some(hint) => format!("{said}: {hint}"),
+        None => said,
+    }
 }
 
 impl WuttError {

@@ -548,6 +548,15 @@ pub static RULES: &[Rule] = &[
     Rule::new("anything-else", "SERVER.md §3", Ambiguous),
 ];
 
+/// What a body that is not the envelope looks like, in words.
+pub fn body_kind(excerpt: Option<&str>) -> &'static str {
+    match excerpt.map(str::trim_start) {
+        None | Some("") => "an empty body",
+        Some(b) if b.starts_with('<') => "an HTML page",
+        Some(_) => "a body that is not the API's envelope",
+    }
+}
+
 /// The row that decided an HTTP answer (`None` for transport failures).
 pub fn rule_of(reply: &Reply) -> Option<&'static Rule> {
     reply.http_status.map(|http_status| {

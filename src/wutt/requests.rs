@@ -289,7 +289,7 @@ pub(super) async fn contact_form(c: &ContactForm) -> Result<Form, WuttError> {
     for (name, value) in [
         ("city", &c.city),
         ("state", &c.state),
-        ("zip", &c.zip),
+        ("post_code", &c.zip),
         ("address", &c.address),
     ] {
         if let Some(v) = value {

@@ -66,7 +66,10 @@ impl Template {
         let id = integer(v.get("id")?)?;
         let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
         let body = text("body").unwrap_or_default();
-        let header = text("header").filter(|h| !h.trim().is_empty());
+        // The server keeps a text header as `{"text": "…", "example": …}`.
+        let header = text("header")
+            .or_else(|| Some(v.get("header")?.get("text")?.as_str()?.to_owned()))
+            .filter(|h| !h.trim().is_empty());
         let status = v
             .get("status")
             .and_then(integer)
