@@ -15,24 +15,54 @@ use crate::simulator::{self, Faults, IpRange, LatencyRange, SimConfig};
 
 /// Shown after the options of `simulate --help`.
 const AFTER_HELP: &str = "\
-Serves every Wutt endpoint with the same envelope, checks client-id / client-secret
-(WUTT_CLIENT_ID / WUTT_CLIENT_SECRET; demo-id / demo-secret when neither is set),
-and records every message it accepts. Paths answer at the root and under
-/external-api and /extern-api: point the runner at it with
-  WUTT_BASE_URL=http://127.0.0.1:8085
+Answers as the real Wutt server does (its API's source, SERVER.md): checks
+client-id / client-secret (WUTT_CLIENT_ID / WUTT_CLIENT_SECRET; demo-id /
+demo-secret when neither is set) and the IP whitelist (401 Unauthorized), then
+the plan (200 subscription_required / not_available); every controller answer
+is HTTP 200, errors included; lists are Laravel paginators (page, paginate).
+It records every message that reached WhatsApp, whatever the answer said.
+Paths answer at the root and under /external-api and /extern-api:
+  WUTT_BASE_URL=http://127.0.0.1:8085/external-api
 
-Faults apply to the two send endpoints. 500 and 429 faults answer before acting
-(nothing is sent). Timeout, drop and malformed faults DELIVER the message and then
-withhold, cut or garble the answer: a client must treat them as maybe-sent.
+The public version's defects are on by default: a text to a number that is not
+a contact fails (exception, not sent); a template send that WAS sent answers
+exception \"Undefined variable $conversationId\". --fixed answers as a
+corrected server would. --all-contacts (a rehearsal convenience, NOT what the
+server does) takes every number as a contact whose customer just wrote.
 
-Seeded data: templates 1 welcome, 2 order_update, 3 offer (approved), 4 promo_draft
-(not approved); the contact 880 1711000001 is blocked.
+Transport faults (a proxy in front) apply to the two send endpoints. 500, 502,
+503 and 429 faults answer an HTML page before acting (nothing is sent).
+Timeout, drop, malformed and 504 faults DELIVER the message and then withhold,
+cut or garble the answer: a client must treat them as maybe-sent.
 
-Control endpoints (no credentials):
-  GET/DELETE /__sim/messages   accepted messages (JSON array) / forget them
-  GET /__sim/stats             counters: requests, accepted, by_status, throttled, faults
-  GET/PUT /__sim/faults        the fault profile, e.g. {\"error_rate\":0.1}
-  GET/PUT /__sim/rate          {\"rate_per_second\":5,\"burst\":5} (null: no limit)";
+Seeded data (45 templates, 20 a page): 1 welcome, 2 order_update, 3 offer
+(approved, no variables); 4 promo_draft (pending); 5 greeting_name (1 body
+variable); 6 delivery_slot (2); 7 order_shipped (TEXT header {{1}} + 1 body
+variable); 8 flash_sale (rejected); 9 old_newsletter (disabled); 10
+product_launch (IMAGE header); 11-40 mixed; 41 loyalty_points (1), 42
+thank_you (approved, no variables, page 3), 43 pending, 44 (2), 45 disabled.
+Contacts: 880 1988123456, 49 15123456789, 971 501234567, 351 912345678, and
+880 1711000001 (blocked). WhatsApp number \"+1 555-010-5555\" (from_number
+must match it exactly). CTA URLs 1 and 2, interactive list 1.
+
+Control endpoints (no credentials, JSON):
+  GET/DELETE /__sim/messages   what reached WhatsApp / forget it
+  GET /__sim/stats             counters: requests, accepted, by_status, faults
+  GET/PUT /__sim/faults        transport faults, e.g. {\"error_rate\":0.1}
+  GET/PUT /__sim/rate          {\"rate_per_second\":5,\"burst\":5} (null: no limit)
+  GET/PUT /__sim/account       {\"plan\":\"active|none|expired|no_api\",
+                               \"whatsapp_connected\",\"interactive\",\"fixed\",
+                               \"all_contacts\",\"enforce_24h_window\": bool,
+                               \"contact_limit\": null|N} (PUT: keys given)
+  GET/POST /__sim/contacts     [{\"firstname\",\"lastname\",\"mobile_code\",
+                               \"mobile\",\"blocked\"}] -> their ids
+  GET /__sim/conversations     every conversation
+  PUT/DELETE /__sim/templates/ID  {\"status\":0|1|2|3} / remove it
+  GET/PUT /__sim/whatsapp      WhatsApp's refusals: [{\"code\":130429 or
+                               \"timeout\":true, \"rate\":1, \"numbers\":[\"880...\"],
+                               \"times\":N, \"endpoint\":\"text|template|any\"}]
+  POST /__sim/reply            {\"mobile_code\",\"mobile\"}: the customer writes now
+  GET/PUT /__sim/clock         {\"offset_secs\":0,\"date_header\":true}";
 
 /// Options of `simulate`.
 #[derive(Debug, Args)]
@@ -49,7 +79,7 @@ pub struct SimulateArgs {
     pub allow_non_loopback: bool,
 
     /// Only accept callers from this IP address or CIDR block (repeatable);
-    /// others get the vendor's 403 whitelist answer. Default: everyone.
+    /// others get the server's 401 whitelist answer. Default: everyone.
     #[arg(long = "allow-ip", value_name = "IP[/BITS]")]
     pub allow_ip: Vec<IpRange>,
 
@@ -62,7 +92,7 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub burst: u32,
 
-    /// Probability of a 500 answer on sends (message NOT recorded).
+    /// Probability of a 500 page on sends (message NOT recorded).
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub error_rate: f64,
 
@@ -99,9 +129,20 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
-    /// Append every accepted message to FILE as one JSON line.
+    /// Append every message that reached WhatsApp to FILE as one JSON line.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+
+    /// Answer as a corrected server would: texts reach numbers that are not
+    /// contacts, template sends answer template_sent (default: the public
+    /// version's defects).
+    #[arg(long)]
+    pub fixed: bool,
+
+    /// Take every number as an existing contact whose customer just wrote
+    /// (a rehearsal convenience, not what the server does).
+    #[arg(long)]
+    pub all_contacts: bool,
 }
 
 fn probability(s: &str) -> Result<f64, String> {
@@ -181,6 +222,8 @@ pub async fn exec(settings: &Settings, args: SimulateArgs) -> anyhow::Result<Exi
         faults,
         seed: args.seed,
         record: args.record,
+        fixed: args.fixed,
+        all_contacts: args.all_contacts,
     };
     let handle = simulator::start(config, listen)
         .await

@@ -1,5 +1,7 @@
-//! The simulator's settings: credentials, IP allow-list, rate limit and the
-//! fault profile ([`Faults`]), which can also be replaced at run time.
+//! The simulator's settings: credentials, IP allow-list, rate limit, the
+//! fault profile ([`Faults`], which can also be replaced at run time) and
+//! the two modes that depart from the public server (`fixed`,
+//! `all_contacts`).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -11,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::Secret;
 
 /// Everything [`super::start`] needs. `Default` gives the demo account
-/// (`demo-id` / `demo-secret`), no allow-list, no rate limit and no faults.
+/// (`demo-id` / `demo-secret`), no allow-list, no rate limit, no faults and
+/// the public server's behaviour, defects included.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     /// Expected `client-id` header.
@@ -28,8 +31,15 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Seed of the fault generator; `None` picks one (logged, so a run can be replayed).
     pub seed: Option<u64>,
-    /// Append every accepted message as one JSON line to this file.
+    /// Append every message that reached WhatsApp as one JSON line to this file.
     pub record: Option<PathBuf>,
+    /// Answer as a corrected server would (texts reach numbers that are not
+    /// contacts; a template send answers `template_sent`); `false` keeps the
+    /// public version's defects.
+    pub fixed: bool,
+    /// Rehearsal convenience, NOT what the server does: every number counts
+    /// as an existing contact whose customer just wrote.
+    pub all_contacts: bool,
 }
 
 impl Default for SimConfig {
@@ -43,6 +53,8 @@ impl Default for SimConfig {
             faults: Faults::default(),
             seed: None,
             record: None,
+            fixed: false,
+            all_contacts: false,
         }
     }
 }
@@ -52,11 +64,12 @@ impl Default for SimConfig {
 /// malformed (their rates must add up to at most 1), plus latency and a slow
 /// answer independently.
 ///
-/// - `error_rate`: answer `error_status` (500 envelope; 502/503 an HTML
-///   proxy page) without acting — the message is NOT recorded. A 504 (the
-///   proxy's gateway timeout) is ambiguous instead: the request is processed
-///   and recorded, then the proxy page is the answer.
-/// - `throttle_rate`: 429 with `Retry-After: 1` — NOT recorded.
+/// - `error_rate`: answer `error_status` with an HTML page (500 the app's
+///   error page, 502 nginx's, 503 Laravel's "Service Unavailable") without
+///   acting — the message is NOT recorded. A 504 (the proxy's gateway
+///   timeout) is ambiguous instead: the request is processed and recorded,
+///   then nginx's page is the answer.
+/// - `throttle_rate`: a proxy's 429 page with `Retry-After: 1` — NOT recorded.
 /// - `timeout_rate`, `drop_rate`, `malformed_rate` are *ambiguous*: the request
 ///   is processed (a valid message IS recorded, as a real server would have
 ///   delivered it), then the answer is withheld, cut mid-body, or replaced by a

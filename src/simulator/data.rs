@@ -1,233 +1,310 @@
-//! The account's in-memory data: contacts, conversations, templates and the
-//! blocked numbers, seeded with a small fixed set.
+//! The account's rows in memory: contacts, conversations (with their notes
+//! and message counts), templates, WhatsApp numbers, CTA URLs and
+//! interactive lists, and the few queries and updates the endpoints make on
+//! them. Times are the server's clock in whole seconds.
 
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use super::php::mysql_id_eq;
 
 /// The number that is blocked from the start (`880` + `1711000001`).
 pub const BLOCKED_MOBILE_CODE: &str = "880";
 pub const BLOCKED_MOBILE: &str = "1711000001";
+/// The account's one WhatsApp number, stored in WhatsApp's display form:
+/// `from_number` must equal it exactly.
+pub const WHATSAPP_NUMBER: &str = "+1 555-010-5555";
 
-#[derive(Debug, Clone, Serialize)]
+/// The account owner (`user_id` of every row).
+pub(crate) const USER_ID: i64 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Address {
+    pub city: String,
+    pub state: String,
+    pub post_code: String,
+    pub address: String,
+    pub country: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Contact {
     pub id: i64,
-    pub firstname: String,
-    pub lastname: String,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
     pub mobile_code: String,
     pub mobile: String,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub zip: Option<String>,
-    pub address: Option<String>,
-    pub profile_image: Option<String>,
+    pub email: Option<String>,
+    pub image: Option<String>,
+    pub address: Address,
     pub blocked: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl Contact {
+    /// `mobileNumber`: code and number, no `+`.
+    pub fn mobile_number(&self) -> String {
+        format!("{}{}", self.mobile_code, self.mobile)
+    }
+}
+
+/// The `fullName` accessor: the names, else `+` and the number.
+pub(crate) fn full_name(
+    firstname: Option<&str>,
+    lastname: Option<&str>,
+    mobile_number: &str,
+) -> String {
+    let t = |v: Option<&str>| super::php::truthy(v);
+    if t(firstname) || t(lastname) {
+        format!("{} {}", firstname.unwrap_or(""), lastname.unwrap_or(""))
+            .trim()
+            .to_owned()
+    } else {
+        format!("+{mobile_number}")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Conversation {
     pub id: i64,
-    pub contact_id: i64,
-    pub status: u8,
-    pub last_message: String,
-    pub unread: u32,
+    /// `None`: the one conversation of every number that is not a contact.
+    pub contact_id: Option<i64>,
+    pub whatsapp_account_id: Option<i64>,
+    pub status: i64,
+    pub last_message_at: Option<i64>,
+    pub needs_human_reply: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Messages stored on it, both ways.
+    pub messages: u32,
+    /// When the customer last wrote (the 24-hour window).
+    pub last_customer_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Note {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub note: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Template {
     pub id: i64,
     pub name: String,
-    pub language: String,
-    pub category: String,
-    pub status: String,
+    pub category_id: i64,
+    pub language_id: i64,
+    /// `TEXT`, `IMAGE`, … or none.
+    pub header_format: Option<String>,
+    /// The stored header: `{"text": …, "example": …}` or `{"handle": …}`.
+    pub header: Option<Value>,
+    pub header_media: Option<String>,
     pub body: String,
+    pub footer: Option<String>,
+    pub buttons: Value,
+    /// 0 pending, 1 approved, 2 rejected, 3 disabled.
+    pub status: u8,
+    pub rejected_reason: Option<String>,
+    pub whatsapp_template_id: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub(crate) const TEMPLATE_APPROVED: u8 = 1;
+
+/// How many parameters a template text needs: its highest `{{n}}`.
+pub(crate) fn placeholders(text: &str) -> usize {
+    let mut highest = 0;
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        rest = &rest[open + 2..];
+        let Some(close) = rest.find("}}") else { break };
+        if let Ok(n) = rest[..close].trim().parse::<usize>() {
+            highest = highest.max(n);
+        }
+        rest = &rest[close + 2..];
+    }
+    highest
 }
 
 impl Template {
-    pub fn approved(&self) -> bool {
-        self.status == "approved"
+    /// Parameters the header needs (a `TEXT` header only).
+    pub fn header_params(&self) -> usize {
+        if self.header_format.as_deref() != Some("TEXT") {
+            return 0;
+        }
+        self.header
+            .as_ref()
+            .and_then(|h| h.get("text"))
+            .and_then(Value::as_str)
+            .map_or(0, placeholders)
+    }
+
+    pub fn body_params(&self) -> usize {
+        placeholders(&self.body)
     }
 }
 
-/// The account.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WhatsAppNumber {
+    pub id: i64,
+    pub phone_number: String,
+    pub business_name: String,
+    pub is_default: bool,
+}
+
+/// The account's data.
+#[derive(Debug, Clone)]
 pub(crate) struct Data {
     pub contacts: Vec<Contact>,
-    pub next_contact_id: i64,
     pub conversations: Vec<Conversation>,
+    pub notes: Vec<Note>,
     pub templates: Vec<Template>,
-    /// Blocked numbers as (mobile_code, national number without trunk 0).
-    pub blocked: Vec<(String, String)>,
-}
-
-/// The national number without one leading trunk `0`.
-pub(crate) fn strip_trunk(mobile: &str) -> &str {
-    mobile.strip_prefix('0').unwrap_or(mobile)
-}
-
-pub(crate) fn status_name(status: u8) -> &'static str {
-    match status {
-        1 => "done",
-        2 => "pending",
-        3 => "important",
-        _ => "unread",
-    }
+    pub numbers: Vec<WhatsAppNumber>,
+    pub cta_urls: Vec<i64>,
+    pub interactive_lists: Vec<i64>,
+    pub next_contact_id: i64,
+    pub next_conversation_id: i64,
+    pub next_message_id: i64,
 }
 
 impl Data {
-    pub fn seeded() -> Self {
-        let people = [
-            ("Amina", "Rahman", "880", "1988123456", "Dhaka"),
-            ("Karim", "Hossain", "880", "1711000001", "Chittagong"),
-            ("Lena", "Fischer", "49", "15123456789", "Berlin"),
-            ("Omar", "Haddad", "971", "501234567", "Dubai"),
-            ("Sara", "Costa", "351", "912345678", "Lisbon"),
-        ];
-        let contacts: Vec<Contact> = people
+    /// `Contact::where('mobile_code', …)->where('mobile', …)->first()`.
+    pub fn contact_by_number(&self, code: &str, mobile: &str) -> Option<&Contact> {
+        self.contacts
             .iter()
-            .enumerate()
-            .map(|(i, (first, last, code, mobile, city))| Contact {
-                id: i as i64 + 1,
-                firstname: (*first).into(),
-                lastname: (*last).into(),
-                mobile_code: (*code).into(),
-                mobile: (*mobile).into(),
-                city: Some((*city).into()),
-                state: None,
-                zip: None,
-                address: None,
-                profile_image: None,
-                blocked: false,
-            })
-            .collect();
-        let conversations = [
-            (1, 1, 1, "Thanks, received!"),
-            (2, 2, 2, "When will it ship?"),
-            (3, 3, 3, "Please call me back"),
-            (4, 4, 4, "Hello?"),
-            (5, 5, 2, "Is the offer still valid?"),
-            (6, 1, 4, "One more question"),
-        ]
-        .into_iter()
-        .map(|(id, contact_id, status, text)| Conversation {
+            .find(|c| c.mobile_code == code && c.mobile == mobile)
+    }
+
+    pub fn contact(&self, id: i64) -> Option<&Contact> {
+        self.contacts.iter().find(|c| c.id == id)
+    }
+
+    /// `->find($id)` with a raw path value (MySQL casts it).
+    pub fn contact_index_raw(&self, raw: &str) -> Option<usize> {
+        self.contacts.iter().position(|c| mysql_id_eq(c.id, raw))
+    }
+
+    pub fn conversation_index_raw(&self, raw: &str) -> Option<usize> {
+        self.conversations
+            .iter()
+            .position(|c| mysql_id_eq(c.id, raw))
+    }
+
+    /// The conversation of a contact; `None` finds the no-contact one.
+    pub fn conversation_of(&self, contact_id: Option<i64>) -> Option<usize> {
+        self.conversations
+            .iter()
+            .position(|c| c.contact_id == contact_id)
+    }
+
+    /// The conversation of a contact, created (empty) when it has none.
+    pub fn ensure_conversation(&mut self, contact_id: Option<i64>, now: i64) -> usize {
+        if let Some(i) = self.conversation_of(contact_id) {
+            return i;
+        }
+        let id = self.next_conversation_id;
+        self.next_conversation_id += 1;
+        self.conversations.push(Conversation {
             id,
             contact_id,
-            status,
-            last_message: text.into(),
-            unread: if status == 4 { 1 } else { 0 },
-        })
-        .collect();
-        let templates = [
-            (
-                1,
-                "welcome",
-                "UTILITY",
-                "approved",
-                "Welcome to our service!",
-            ),
-            (
-                2,
-                "order_update",
-                "UTILITY",
-                "approved",
-                "Your order has an update.",
-            ),
-            (
-                3,
-                "offer",
-                "MARKETING",
-                "approved",
-                "A special offer just for you.",
-            ),
-            (4, "promo_draft", "MARKETING", "pending", "Draft promotion."),
-        ]
-        .into_iter()
-        .map(|(id, name, category, status, body)| Template {
-            id,
-            name: name.into(),
-            language: "en".into(),
-            category: category.into(),
-            status: status.into(),
-            body: body.into(),
-        })
-        .collect();
-        let mut data = Data {
-            next_contact_id: contacts.len() as i64 + 1,
-            contacts,
-            conversations,
-            templates,
-            blocked: vec![(BLOCKED_MOBILE_CODE.into(), BLOCKED_MOBILE.into())],
-        };
-        data.refresh_blocked();
-        data
-    }
-
-    pub fn is_blocked(&self, mobile_code: &str, mobile: &str) -> bool {
-        let national = strip_trunk(mobile);
-        self.blocked
-            .iter()
-            .any(|(c, m)| c == mobile_code && m == national)
-    }
-
-    /// Marks contacts whose number is blocked.
-    pub fn refresh_blocked(&mut self) {
-        let blocked = self.blocked.clone();
-        for c in &mut self.contacts {
-            let national = strip_trunk(&c.mobile);
-            c.blocked = blocked
-                .iter()
-                .any(|(code, m)| *code == c.mobile_code && m == national);
-        }
-    }
-
-    pub fn contact_with_number(&self, mobile_code: &str, mobile: &str, except: i64) -> bool {
-        let national = strip_trunk(mobile);
-        self.contacts.iter().any(|c| {
-            c.id != except && c.mobile_code == mobile_code && strip_trunk(&c.mobile) == national
-        })
-    }
-
-    pub fn conversation_json(&self, conv: &Conversation, with_messages: bool) -> Value {
-        let contact = self
-            .contacts
-            .iter()
-            .find(|c| c.id == conv.contact_id)
-            .map(|c| {
-                json!({"id": c.id, "firstname": c.firstname, "lastname": c.lastname,
-                       "mobile_code": c.mobile_code, "mobile": c.mobile})
-            })
-            .unwrap_or(Value::Null);
-        let mut v = json!({
-            "id": conv.id,
-            "status": conv.status,
-            "status_name": status_name(conv.status),
-            "contact": contact,
-            "last_message": conv.last_message,
-            "unread": conv.unread,
+            whatsapp_account_id: None,
+            status: 0,
+            last_message_at: None,
+            needs_human_reply: false,
+            created_at: now,
+            updated_at: now,
+            messages: 0,
+            last_customer_at: None,
         });
-        if with_messages {
-            v["messages"] = json!([
-                {"id": conv.id * 10 + 1, "direction": "outgoing", "message": "Hello from the business"},
-                {"id": conv.id * 10 + 2, "direction": "incoming", "message": conv.last_message},
-            ]);
-        }
-        v
+        self.conversations.len() - 1
     }
-}
 
-/// One page of a list: `(items, current_page, per_page, total, last_page)`.
-pub(crate) fn paginate<T: Clone>(items: &[T], page: u64, per_page: u64) -> (Vec<T>, Value) {
-    let total = items.len() as u64;
-    let last_page = total.div_ceil(per_page).max(1);
-    let start = page.saturating_sub(1).saturating_mul(per_page);
-    let slice: Vec<T> = items
-        .iter()
-        .skip(usize::try_from(start).unwrap_or(usize::MAX))
-        .take(usize::try_from(per_page).unwrap_or(usize::MAX))
-        .cloned()
-        .collect();
-    let meta =
-        json!({"current_page": page, "per_page": per_page, "total": total, "last_page": last_page});
-    (slice, meta)
+    /// Stores a new contact and returns its index.
+    pub fn insert_contact(&mut self, mut contact: Contact) -> usize {
+        contact.id = self.next_contact_id;
+        self.next_contact_id += 1;
+        self.contacts.push(contact);
+        self.contacts.len() - 1
+    }
+
+    /// A contact with a conversation in which its customer wrote at `now`
+    /// (control API, `all_contacts`). Returns the contact's id.
+    pub fn add_talking_contact(
+        &mut self,
+        firstname: Option<String>,
+        lastname: Option<String>,
+        code: &str,
+        mobile: &str,
+        blocked: bool,
+        now: i64,
+    ) -> i64 {
+        if let Some(existing) = self.contact_by_number(code, mobile) {
+            return existing.id;
+        }
+        let i = self.insert_contact(Contact {
+            id: 0,
+            firstname,
+            lastname,
+            mobile_code: code.to_owned(),
+            mobile: mobile.to_owned(),
+            email: None,
+            image: None,
+            address: Address {
+                country: super::countries::country_of(code).to_owned(),
+                ..Address::default()
+            },
+            blocked,
+            created_at: now,
+            updated_at: now,
+        });
+        let id = self.contacts[i].id;
+        let conv = self.ensure_conversation(Some(id), now);
+        self.customer_wrote(conv, now);
+        id
+    }
+
+    /// A message the customer sent arrives on a conversation.
+    pub fn customer_wrote(&mut self, conv: usize, now: i64) {
+        if let Some(c) = self.conversations.get_mut(conv) {
+            c.messages += 1;
+            c.last_message_at = Some(now);
+            c.last_customer_at = Some(now);
+            c.updated_at = now;
+        }
+    }
+
+    /// A sent message is stored on a conversation; returns its message id.
+    pub fn store_sent(&mut self, conv: usize, now: i64) -> i64 {
+        let id = self.next_message_id;
+        self.next_message_id += 1;
+        if let Some(c) = self.conversations.get_mut(conv) {
+            c.messages += 1;
+            c.last_message_at = Some(now);
+            c.needs_human_reply = true;
+            c.updated_at = now;
+        }
+        id
+    }
+
+    /// `Template::where('id', …)->approved()->first()`.
+    pub fn approved_template(&self, raw_id: &str) -> Option<&Template> {
+        self.templates
+            .iter()
+            .find(|t| mysql_id_eq(t.id, raw_id) && t.status == TEMPLATE_APPROVED)
+    }
+
+    pub fn notes_of(&self, conversation_id: i64) -> Vec<&Note> {
+        // `->orderBy('id', 'desc')`
+        let mut notes: Vec<&Note> = self
+            .notes
+            .iter()
+            .filter(|n| n.conversation_id == conversation_id)
+            .collect();
+        notes.sort_by_key(|n| std::cmp::Reverse(n.id));
+        notes
+    }
 }
 
 #[cfg(test)]
@@ -235,21 +312,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blocked_number_matches_with_or_without_trunk_zero() {
-        let d = Data::seeded();
-        assert!(d.is_blocked("880", "1711000001"));
-        assert!(d.is_blocked("880", "01711000001"));
-        assert!(!d.is_blocked("881", "1711000001"));
-        assert!(d.contacts.iter().any(|c| c.blocked));
-    }
-
-    #[test]
-    fn pages() {
-        let items: Vec<u32> = (0..45).collect();
-        let (page, meta) = paginate(&items, 3, 20);
-        assert_eq!(page, (40..45).collect::<Vec<_>>());
-        assert_eq!(meta["last_page"], 3);
-        let (empty, _) = paginate(&items, u64::MAX, u64::MAX);
-        assert!(empty.is_empty());
+    fn placeholder_counts_and_names() {
+        assert_eq!(placeholders("Hi {{1}}, order {{2}} ({{1}})"), 2);
+        assert_eq!(placeholders("none"), 0);
+        assert_eq!(full_name(Some("Amina"), None, "880"), "Amina");
+        assert_eq!(full_name(Some("0"), None, "8801"), "+8801");
+        assert_eq!(full_name(None, None, "8801"), "+8801");
     }
 }

@@ -1,14 +1,16 @@
-//! Fault injection on the send endpoints: one seeded draw per request decides
-//! latency, a slow answer and at most one fault. 5xx (but 504) and 429 answer
-//! before acting; timeout, drop, malformed and a 504 act first (the message is
-//! recorded) and then withhold, cut or garble the answer.
+//! Fault injection on the send endpoints, standing for what sits in front of
+//! the server (proxies, PHP-FPM, the network): one seeded draw per request
+//! decides latency, a slow answer and at most one fault. 5xx (but 504) and
+//! 429 answer before acting, with HTML pages; timeout, drop, malformed and a
+//! 504 act first (a message WhatsApp took is recorded) and then withhold,
+//! cut or garble the answer.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::rngs::StdRng;
@@ -102,6 +104,10 @@ impl FaultState {
 
 /// Middleware of the send routes.
 pub(crate) async fn apply(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    // A wrong method never reaches the server; it draws nothing.
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
     let draw = lock(&shared.faults).draw();
     if draw.slow {
         shared.count_fault("slow");
@@ -159,12 +165,14 @@ pub(crate) async fn apply(State(shared): State<Arc<Shared>>, req: Request, next:
     }
 }
 
-/// A 500 envelope, or an HTML page for a gateway-style status.
+/// The HTML page of an error status: the app's 500 page, Laravel's 503
+/// (maintenance), nginx's for the gateway statuses and the rest.
 fn error_answer(status: u16) -> Response {
-    if status == 500 {
-        return reply::server_error();
+    match status {
+        500 => reply::server_error(),
+        503 => reply::service_unavailable(),
+        other => reply::nginx_page(StatusCode::from_u16(other).unwrap_or(StatusCode::BAD_GATEWAY)),
     }
-    reply::web_page(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY))
 }
 
 /// A 200 whose body is not the JSON envelope.

@@ -1,7 +1,11 @@
-//! The gate in front of every API route: IP allow-list (403), credentials
-//! (401), per-account rate limit (429), and the answer counters.
+//! In front of every API route: the optional rate limit of a proxy (429),
+//! then the server's `ExternalAPI` middleware in its order — client id,
+//! client secret, credentials, caller's IP (all HTTP 401 `Unauthorized`),
+//! then the plan (HTTP 200 `subscription_required` / `not_available`) —
+//! and the answer counters. A wrong method passes untouched: Laravel
+//! refuses it while routing, before any middleware.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,9 +14,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::account::Plan;
 use super::faults::Unanswered;
+use super::php::truthy;
 use super::rate::retry_after_secs;
 use super::reply;
+use super::routes::method_allowed;
 use super::state::{Shared, digest, lock};
 
 pub(crate) async fn check(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
@@ -21,9 +28,13 @@ pub(crate) async fn check(State(shared): State<Arc<Shared>>, req: Request, next:
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_canonical());
-    let resp = match admit(&shared, peer, req.headers()) {
-        Ok(()) => next.run(req).await,
-        Err(refusal) => refusal,
+    let resp = if !method_allowed(req.method(), req.uri().path()) {
+        next.run(req).await
+    } else {
+        match admit(&shared, peer, req.headers()) {
+            Ok(()) => next.run(req).await,
+            Err(refusal) => refusal,
+        }
     };
     if resp.extensions().get::<Unanswered>().is_none() {
         let mut stats = lock(&shared.stats);
@@ -35,51 +46,58 @@ pub(crate) async fn check(State(shared): State<Arc<Shared>>, req: Request, next:
     resp
 }
 
-fn admit(
-    shared: &Shared,
-    peer: Option<std::net::IpAddr>,
-    headers: &HeaderMap,
-) -> Result<(), Response> {
-    let account = &shared.account;
-    if !account.allow_ips.is_empty() {
-        let allowed = peer.is_some_and(|ip| account.allow_ips.iter().any(|r| r.contains(ip)));
-        if !allowed {
-            let shown = peer.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-            return Err(reply::error(
-                StatusCode::FORBIDDEN,
-                "Unauthorized",
-                [
-                    "Access to this API endpoint is restricted to IP addresses that have been explicitly whitelisted.".to_owned(),
-                    format!("In order to access this API endpoint, please add your IP address ({shown}) to the white list from the user dashboard."),
-                ],
-            ));
-        }
-    }
+fn admit(shared: &Shared, peer: Option<IpAddr>, headers: &HeaderMap) -> Result<(), Response> {
     let header = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
+            .map(str::trim)
+            .filter(|v| truthy(Some(v)))
     };
-    let unauthorized = |msg: &str| reply::error(StatusCode::UNAUTHORIZED, "Unauthorized", [msg]);
-    let Some(secret) = header("client-secret") else {
-        return Err(unauthorized("The client secret is required"));
-    };
-    let Some(id) = header("client-id") else {
-        return Err(unauthorized("The client id is required"));
-    };
-    // Compare digests in constant time: neither length nor content leaks.
-    let id_ok = ct_eq(&digest(id), &digest(&account.client_id));
-    let secret_ok = ct_eq(&digest(secret), &account.secret_digest);
-    if !(id_ok & secret_ok) {
-        return Err(unauthorized("Invalid client credentials"));
-    }
-    let limited = lock(&shared.rate).check(id, Instant::now());
+    let id = header("client-id");
+    // The proxy in front counts per account, before the server sees anything.
+    let limited = lock(&shared.rate).check(id.unwrap_or(""), Instant::now());
     if let Err(wait) = limited {
         lock(&shared.stats).rate_limited += 1;
         return Err(reply::too_many_requests(retry_after_secs(wait)));
     }
-    Ok(())
+    let Some(id) = id else {
+        return Err(reply::unauthorized(["The client id is required"]));
+    };
+    let Some(secret) = header("client-secret") else {
+        return Err(reply::unauthorized(["The client secret is required"]));
+    };
+    let creds = &shared.credentials;
+    // Compare digests in constant time: neither length nor content leaks.
+    let id_ok = ct_eq(&digest(id), &digest(&creds.client_id));
+    let secret_ok = ct_eq(&digest(secret), &creds.secret_digest);
+    if !(id_ok & secret_ok) {
+        return Err(reply::unauthorized(["Invalid credentials"]));
+    }
+    let Some(ip) = peer else {
+        return Err(reply::unauthorized(["Your ip address is not valid"]));
+    };
+    if !creds.allow_ips.is_empty() && !creds.allow_ips.iter().any(|r| r.contains(ip)) {
+        return Err(reply::unauthorized([
+            "Access to this API endpoint is restricted to IP addresses that have been explicitly whitelisted.".to_owned(),
+            format!("In order to access this API endpoint, please add your IP address ({ip}) to the white list from the user dashboard."),
+        ]));
+    }
+    match shared.settings().plan {
+        Plan::Active => Ok(()),
+        Plan::None => Err(reply::fail(
+            "subscription_required",
+            ["You cannot proceed without an active plan. Please purchase a plan to continue"],
+        )),
+        Plan::Expired => Err(reply::fail(
+            "subscription_required",
+            ["Your plan has expired. Please renew or purchase a new plan to regain access."],
+        )),
+        Plan::NoApi => Err(reply::fail(
+            "not_available",
+            ["Your current plan does not support API access. Please upgrade your plan."],
+        )),
+    }
 }
 
 fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {

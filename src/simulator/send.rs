@@ -1,48 +1,117 @@
-//! The two send endpoints: validate like the vendor, refuse invalid numbers,
-//! blocked contacts and unusable templates, and record what is accepted.
+//! `send-message` and `send-template-message`, step by step as the server
+//! runs them (SERVER.md section 5): validation, the WhatsApp number, the
+//! recipient (a contact, or the one no-contact conversation), the blocked
+//! check, the endpoint's own checks, then WhatsApp — which may refuse
+//! ([`super::refusals`]) — and what the server stores and answers. Only
+//! what WhatsApp took is recorded, whatever the answer says.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use crate::wutt::media::MediaKind;
-
+use super::account::SimAccount;
+use super::content::{Content, MEDIA, check_text, message_json};
+use super::data::{Data, WhatsAppNumber, full_name};
 use super::form::{self, Form};
+use super::php::{mysql_id_eq, truthy};
+use super::refusals::{CURL_TIMEOUT, Endpoint, Verdict, exception_text};
 use super::reply::{self, Answer};
 use super::state::{MessageKind, SentMessage, Shared, lock};
-use super::validate::{AT_LEAST_ONE, Errors, MAX_MESSAGE_CHARS, valid_mobile};
+use super::validate::Errors;
+use super::variables::{self, Addressee};
 
-fn unprocessable(remark: &str, message: &str) -> Response {
-    reply::error(StatusCode::UNPROCESSABLE_ENTITY, remark, [message])
+const BLOCKED: &str =
+    "You cannot send or receive messages with this contact because they have been blocked.";
+/// The window in which a customer's last message allows free-form messages.
+const WINDOW_SECS: i64 = 24 * 3600;
+
+/// Who a send goes to, once the server has looked the number up.
+struct Recipient {
+    contact_id: Option<i64>,
+    name: String,
+    mobile_number: String,
+    conversation_id: i64,
+    last_customer_at: Option<i64>,
 }
 
-/// Number and block checks common to both sends.
-fn check_recipient(shared: &Shared, code: &str, mobile: &str) -> Result<(), Response> {
-    if valid_mobile(mobile).is_none() {
-        return Err(unprocessable(
-            "invalid_number",
-            "The mobile number is not valid",
-        ));
+/// The account's numbers, none when WhatsApp is not connected.
+fn numbers<'d>(data: &'d Data, settings: &SimAccount) -> &'d [WhatsAppNumber] {
+    if settings.whatsapp_connected {
+        &data.numbers
+    } else {
+        &[]
     }
-    if lock(&shared.data).is_blocked(code, mobile) {
-        return Err(unprocessable("blocked_contact", "This contact is blocked"));
-    }
-    Ok(())
 }
 
-fn blank(kind: MessageKind, code: &str, mobile: &str, form: &Form) -> SentMessage {
+/// `from_number` given (and truthy): the number stored exactly so; else the
+/// account's first number.
+fn from_number<'d>(
+    data: &'d Data,
+    settings: &SimAccount,
+    from: Option<&str>,
+) -> Option<&'d WhatsAppNumber> {
+    let all = numbers(data, settings);
+    match from.filter(|f| truthy(Some(f))) {
+        Some(f) => all.iter().find(|n| n.phone_number == f),
+        None => all.first(),
+    }
+}
+
+/// The contact of the number (created first under `all_contacts`), its
+/// conversation (created if it has none; the shared one for a number that
+/// is not a contact), refused when the contact is blocked.
+fn recipient(
+    data: &mut Data,
+    settings: &SimAccount,
+    code: &str,
+    mobile: &str,
+    now: i64,
+) -> Result<Recipient, Response> {
+    if settings.all_contacts && data.contact_by_number(code, mobile).is_none() {
+        data.add_talking_contact(None, None, code, mobile, false, now);
+    }
+    let contact = data.contact_by_number(code, mobile).cloned();
+    let conv = data.ensure_conversation(contact.as_ref().map(|c| c.id), now);
+    let mobile_number = format!("{code}{mobile}");
+    if contact.as_ref().is_some_and(|c| c.blocked) {
+        return Err(reply::fail("not_found", [BLOCKED]));
+    }
+    let conversation = &data.conversations[conv];
+    Ok(Recipient {
+        contact_id: contact.as_ref().map(|c| c.id),
+        name: match &contact {
+            Some(c) => full_name(
+                c.firstname.as_deref(),
+                c.lastname.as_deref(),
+                &mobile_number,
+            ),
+            None => format!("+{mobile_number}"),
+        },
+        mobile_number,
+        conversation_id: conversation.id,
+        last_customer_at: conversation.last_customer_at,
+    })
+}
+
+fn exception(text: impl Into<String>) -> Response {
+    reply::fail("exception", [text.into()])
+}
+
+fn blank(kind: MessageKind, form: &Form, to: &Recipient) -> SentMessage {
     SentMessage {
         seq: 0,
         received_at_ms: 0,
         kind,
-        mobile_code: code.to_owned(),
-        mobile: mobile.to_owned(),
+        mobile_code: form.text("mobile_code").unwrap_or_default().to_owned(),
+        mobile: form.text("mobile").unwrap_or_default().to_owned(),
         from_number: form.text("from_number").map(str::to_owned),
         template_id: None,
         message: None,
+        body_variables: Vec::new(),
+        header_variables: Vec::new(),
+        contact_id: to.contact_id,
         media: Vec::new(),
         latitude: None,
         longitude: None,
@@ -52,109 +121,229 @@ fn blank(kind: MessageKind, code: &str, mobile: &str, form: &Form) -> SentMessag
     }
 }
 
-fn sent(shared: &Shared, msg: SentMessage) -> Answer {
-    let msg = shared.record(msg);
-    Ok(reply::success(
-        "message_sent",
-        "Message sent successfully",
-        json!({"message_id": msg.message_id, "mobile_code": msg.mobile_code, "mobile": msg.mobile}),
-    ))
+/// Stores a sent message on its conversation, which moves; returns the
+/// message's id.
+fn store(shared: &Shared, conversation_id: i64, now: i64) -> i64 {
+    let mut data = lock(&shared.data);
+    match data
+        .conversations
+        .iter()
+        .position(|c| c.id == conversation_id)
+    {
+        Some(i) => data.store_sent(i, now),
+        None => 0,
+    }
 }
 
+// ---- send-message ---------------------------------------------------------
 /// POST /inbox/send-message
 pub(crate) async fn send_message(State(shared): State<Arc<Shared>>, req: Request) -> Answer {
     let form = form::read(req).await?;
-    let mut e = Errors::default();
-    let code = e.mobile_code(&form);
-    let mobile = e.required(&form, "mobile");
-    let message = form.raw("message");
-    if message.is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
-        e.push(format!(
-            "The message may not be greater than {MAX_MESSAGE_CHARS} characters."
+    if let Err(lines) = check_text(&form) {
+        return Ok(reply::fail("validation_error", lines));
+    }
+    let settings = shared.settings();
+    let now = lock(&shared.clock).now();
+    let secs = now.timestamp();
+    let code = form.text("mobile_code").unwrap_or_default();
+    let mobile = form.text("mobile").unwrap_or_default();
+    let (number, to, content) = {
+        let mut data = lock(&shared.data);
+        let Some(number) = from_number(&data, &settings, form.text("from_number")).map(|n| n.id)
+        else {
+            return Ok(reply::fail(
+                "not_found",
+                ["The whatsapp account is not found"],
+            ));
+        };
+        let to = match recipient(&mut data, &settings, code, mobile, secs) {
+            Ok(to) => to,
+            Err(refusal) => return Ok(refusal),
+        };
+        let cta = form.text("cta_url_id").filter(|v| truthy(Some(v)));
+        let list = form.text("interactive_list_id").filter(|v| truthy(Some(v)));
+        let cta = match cta {
+            None => None,
+            Some(raw) => match data.cta_urls.iter().find(|id| mysql_id_eq(**id, raw)) {
+                Some(id) => Some(*id),
+                None => return Ok(reply::fail("not_found", ["The cta url is not found"])),
+            },
+        };
+        let list = match list {
+            None => None,
+            Some(raw) => match data
+                .interactive_lists
+                .iter()
+                .find(|id| mysql_id_eq(**id, raw))
+            {
+                Some(id) => Some(*id),
+                None => {
+                    return Ok(reply::fail(
+                        "not_found",
+                        ["The interactive list is not found"],
+                    ));
+                }
+            },
+        };
+        (number, to, (cta, list))
+    };
+    // `$conversation->contact->mobileNumber`: the no-contact conversation has none.
+    if to.contact_id.is_none() && !settings.fixed {
+        return Ok(exception(
+            "Attempt to read property \"mobileNumber\" on null",
         ));
     }
-    let media: Vec<_> = MediaKind::ALL
-        .iter()
-        .filter_map(|kind| e.media(&form, *kind))
-        .collect();
-    let latitude = e.coordinate(&form, "latitude", 90.0);
-    let longitude = e.coordinate(&form, "longitude", 180.0);
-    let (has_lat, has_lon) = (
-        form.text("latitude").is_some(),
-        form.text("longitude").is_some(),
-    );
-    if has_lat && !has_lon {
-        e.push("The longitude field is required when latitude is present.");
+    let (cta, list) = content;
+    if (cta.is_some() || list.is_some()) && !settings.interactive {
+        return Ok(reply::fail(
+            "not_found",
+            ["Your current plan does not support interactive messages. Please upgrade your plan."],
+        ));
     }
-    if has_lon && !has_lat {
-        e.push("The latitude field is required when longitude is present.");
-    }
-    let cta_url_id = e.integer(&form, "cta_url_id");
-    let interactive_list_id = e.integer(&form, "interactive_list_id");
-    let any_content = message.is_some()
-        || MediaKind::ALL
-            .iter()
-            .any(|k| form.file(k.field()).is_some() || form.text(k.field()).is_some())
-        || has_lat
-        || has_lon
-        || form.text("cta_url_id").is_some()
-        || form.text("interactive_list_id").is_some();
-    if !any_content {
-        e.push(AT_LEAST_ONE);
-    }
-    let (Some(code), Some(mobile), true) = (code, mobile, e.is_empty()) else {
-        return Err(reply::validation(e.0));
+    let media = MEDIA.iter().find_map(|(name, _)| form.file(name).cloned());
+    let content = match (cta, list, media) {
+        (Some(id), _, _) => Content::Cta(id),
+        (None, Some(id), _) => Content::List(id),
+        (None, None, Some(file)) => Content::Media(file),
+        _ if truthy(form.text("latitude")) && truthy(form.text("longitude")) => Content::Location(
+            form.text("latitude").and_then(|v| v.parse().ok()),
+            form.text("longitude").and_then(|v| v.parse().ok()),
+        ),
+        _ => Content::Text(form.text("message").map(str::to_owned)),
     };
-    check_recipient(&shared, code, mobile)?;
-    let mut msg = blank(MessageKind::Text, code, mobile, &form);
-    msg.message = message.map(str::to_owned);
-    msg.media = media;
-    msg.latitude = latitude;
-    msg.longitude = longitude;
-    msg.cta_url_id = cta_url_id;
-    msg.interactive_list_id = interactive_list_id;
-    sent(&shared, msg)
+    let verdict = if content.invalid() {
+        Verdict::Refuse(100)
+    } else {
+        match lock(&shared.refusals).decide(Endpoint::Text, &to.mobile_number) {
+            Verdict::Pass
+                if settings.enforce_24h_window
+                    && to.last_customer_at.is_none_or(|at| secs - at > WINDOW_SECS) =>
+            {
+                Verdict::Refuse(131047)
+            }
+            v => v,
+        }
+    };
+    if let Verdict::Refuse(code) = verdict {
+        return Ok(exception(exception_text(code, Endpoint::Text, now)));
+    }
+    let mut msg = blank(MessageKind::Text, &form, &to);
+    match &content {
+        Content::Cta(id) => msg.cta_url_id = Some(*id),
+        Content::List(id) => msg.interactive_list_id = Some(*id),
+        Content::Media(file) => {
+            if file.field != "audio" {
+                msg.message = form.text("message").map(str::to_owned);
+            }
+            msg.media = vec![file.clone()];
+        }
+        Content::Location(lat, lon) => {
+            msg.latitude = *lat;
+            msg.longitude = *lon;
+        }
+        Content::Text(text) => msg.message = text.clone(),
+    }
+    let msg = shared.record(msg);
+    if verdict == Verdict::Timeout {
+        // WhatsApp took it; the server's call gave up before storing it.
+        return Ok(exception(CURL_TIMEOUT));
+    }
+    let id = store(&shared, to.conversation_id, secs);
+    let message = message_json(
+        &form,
+        &content,
+        number,
+        to.conversation_id,
+        &msg.message_id,
+        id,
+        now,
+    );
+    Ok(reply::success(
+        "success",
+        "Message sent successfully",
+        json!({"conversation_id": to.conversation_id, "message": message}),
+    ))
+}
+
+// ---- send-template-message ------------------------------------------------
+
+fn check_template(form: &Form) -> Result<(), Vec<String>> {
+    let mut e = Errors::default();
+    e.required(form, "template_id");
+    e.required(form, "mobile_code");
+    if e.required(form, "mobile") {
+        e.digits(form, "mobile");
+    }
+    if e.is_empty() { Ok(()) } else { Err(e.0) }
 }
 
 /// POST /inbox/send-template-message
 pub(crate) async fn send_template(State(shared): State<Arc<Shared>>, req: Request) -> Answer {
     let form = form::read(req).await?;
-    let mut e = Errors::default();
-    let code = e.mobile_code(&form);
-    let mobile = e.required(&form, "mobile");
-    let template_id = if form.text("template_id").is_some() {
-        e.integer(&form, "template_id")
-    } else {
-        e.push("The template id field is required.");
-        None
-    };
-    let (Some(code), Some(mobile), Some(template_id), true) =
-        (code, mobile, template_id, e.is_empty())
-    else {
-        return Err(reply::validation(e.0));
-    };
-    check_recipient(&shared, code, mobile)?;
-    let approved = lock(&shared.data)
-        .templates
-        .iter()
-        .find(|t| t.id == template_id)
-        .map(|t| t.approved());
-    match approved {
-        None => {
-            return Err(unprocessable(
-                "template_not_found",
-                "The selected template does not exist",
-            ));
-        }
-        Some(false) => {
-            return Err(unprocessable(
-                "template_not_approved",
-                "The selected template is not approved",
-            ));
-        }
-        Some(true) => {}
+    if let Err(lines) = check_template(&form) {
+        return Ok(reply::fail("validation_error", lines));
     }
-    let mut msg = blank(MessageKind::Template, code, mobile, &form);
-    msg.template_id = Some(template_id);
-    sent(&shared, msg)
+    let settings = shared.settings();
+    let now = lock(&shared.clock).now();
+    let secs = now.timestamp();
+    let code = form.text("mobile_code").unwrap_or_default();
+    let mobile = form.text("mobile").unwrap_or_default();
+    let raw_template = form.text("template_id").unwrap_or_default();
+    let (to, template) = {
+        let mut data = lock(&shared.data);
+        // Looked up, then never used: the default number sends.
+        let _ignored = from_number(&data, &settings, form.text("from_number"));
+        let to = match recipient(&mut data, &settings, code, mobile, secs) {
+            Ok(to) => to,
+            Err(refusal) => return Ok(refusal),
+        };
+        let Some(template) = data.approved_template(raw_template).cloned() else {
+            return Ok(reply::fail("not_found", ["The template is not found"]));
+        };
+        if !numbers(&data, &settings).iter().any(|n| n.is_default) {
+            return Ok(reply::fail(
+                "not_found",
+                ["Please connect your whatsapp account first"],
+            ));
+        }
+        (to, template)
+    };
+    let vars = match variables::read(&form.params) {
+        Ok(vars) => vars,
+        Err(text) => return Ok(exception(text)),
+    };
+    let addressee = Addressee {
+        name: &to.name,
+        mobile_number: &to.mobile_number,
+    };
+    let (header, body) = match variables::resolve(&vars, &addressee) {
+        Ok(params) => params,
+        Err(text) => return Ok(exception(text)),
+    };
+    let verdict = match variables::whatsapp_check(&template, &header, &body) {
+        Some(code) => Verdict::Refuse(code),
+        None => lock(&shared.refusals).decide(Endpoint::Template, &to.mobile_number),
+    };
+    if let Verdict::Refuse(code) = verdict {
+        return Ok(exception(exception_text(code, Endpoint::Template, now)));
+    }
+    let mut msg = blank(MessageKind::Template, &form, &to);
+    msg.template_id = Some(template.id);
+    msg.body_variables = vars.body;
+    msg.header_variables = vars.header;
+    shared.record(msg);
+    if verdict == Verdict::Timeout {
+        return Ok(exception(CURL_TIMEOUT));
+    }
+    store(&shared, to.conversation_id, secs);
+    if settings.fixed {
+        Ok(reply::success(
+            "template_sent",
+            "Message sent successfully",
+            json!({"conversation_id": to.conversation_id}),
+        ))
+    } else {
+        // The success answer names a variable the method never set.
+        Ok(exception("Undefined variable $conversationId"))
+    }
 }

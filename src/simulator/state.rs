@@ -1,6 +1,8 @@
-//! Shared state of one simulator: the account data, the record of accepted
-//! messages (memory and `--record` file), counters, the fault generator and
-//! the rate limiter. Every lock is short and never held across an `.await`.
+//! Shared state of one simulator: the credentials, the account's switches
+//! and data, the server's clock, the record of what reached WhatsApp
+//! (memory and `--record` file), counters, the fault generator, WhatsApp's
+//! refusal rules and the rate limiter. Every lock is short, never held
+//! across an `.await`, and none is taken while another is held.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -13,10 +15,13 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::account::SimAccount;
+use super::clock::SimClock;
 use super::config::IpRange;
 use super::data::Data;
 use super::faults::FaultState;
 use super::rate::RateLimiter;
+use super::refusals::Refusals;
 
 /// Locks a mutex; a poisoned lock is still usable (the data is plain values).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -43,7 +48,8 @@ pub struct MediaInfo {
     pub sha256: String,
 }
 
-/// A message the simulator accepted ("reached WhatsApp"). Fields are as sent.
+/// A message that reached WhatsApp, whatever the answer said. Fields are
+/// as the client sent them (after the server's trimming).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SentMessage {
     /// 1, 2, 3, … in order of acceptance.
@@ -54,13 +60,26 @@ pub struct SentMessage {
     pub mobile: String,
     pub from_number: Option<String>,
     pub template_id: Option<i64>,
+    /// The text WhatsApp got: the message, or the caption of an image,
+    /// document or video; `None` for audio, location, CTA URL and list.
     pub message: Option<String>,
+    /// `body_variables[]` as sent, before the server's `{{…}}` replacement.
+    #[serde(default)]
+    pub body_variables: Vec<String>,
+    /// `header_variables[]` as sent, before replacement.
+    #[serde(default)]
+    pub header_variables: Vec<String>,
+    /// The Wutt contact it went to; `None` for a number that is not one.
+    #[serde(default)]
+    pub contact_id: Option<i64>,
+    /// The one media file sent (image, else document, video, audio).
     pub media: Vec<MediaInfo>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub cta_url_id: Option<i64>,
     pub interactive_list_id: Option<i64>,
-    /// `sim-<seq>`, also returned in the answer's `data.message_id`.
+    /// WhatsApp's message id, `wamid.sim-<seq>` (the answer's
+    /// `data.message.whatsapp_message_id` when there is one).
     pub message_id: String,
 }
 
@@ -69,7 +88,7 @@ pub struct SentMessage {
 pub struct SimStats {
     /// API requests seen (control endpoints excluded).
     pub requests: u64,
-    /// Messages accepted and recorded.
+    /// Messages that reached WhatsApp (recorded).
     pub accepted: u64,
     /// Answers sent, by HTTP status (withheld answers are not counted).
     pub by_status: BTreeMap<u16, u64>,
@@ -89,15 +108,18 @@ pub(crate) struct Recorder {
 }
 
 /// What the auth check compares against.
-pub(crate) struct Account {
+pub(crate) struct Credentials {
     pub client_id: String,
     pub secret_digest: [u8; 32],
     pub allow_ips: Vec<IpRange>,
 }
 
 pub(crate) struct Shared {
-    pub account: Account,
+    pub credentials: Credentials,
+    pub settings: Mutex<SimAccount>,
+    pub clock: Mutex<SimClock>,
     pub data: Mutex<Data>,
+    pub refusals: Mutex<Refusals>,
     pub recorder: Mutex<Recorder>,
     pub recorded: Notify,
     pub stats: Mutex<SimStats>,
@@ -125,7 +147,7 @@ impl Shared {
             let mut rec = lock(&self.recorder);
             msg.seq = rec.next_seq;
             rec.next_seq += 1;
-            msg.message_id = format!("sim-{}", msg.seq);
+            msg.message_id = format!("wamid.sim-{}", msg.seq);
             msg.received_at_ms = now_ms();
             if let Some(file) = rec.file.as_mut() {
                 let written = serde_json::to_string(&msg)
@@ -141,6 +163,11 @@ impl Shared {
         lock(&self.stats).accepted += 1;
         self.recorded.notify_waiters();
         msg
+    }
+
+    /// The account's switches now.
+    pub fn settings(&self) -> SimAccount {
+        *lock(&self.settings)
     }
 
     pub fn count_fault(&self, kind: &str) {

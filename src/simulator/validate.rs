@@ -1,23 +1,46 @@
-//! Field rules shared by the handlers, with the exact message texts clients
-//! match on (`The mobile field is required.`, …).
+//! Laravel's validation rules as the endpoints use them, with the app's
+//! English lines (`resources/lang/en/validation.php`): `The mobile field is
+//! required.`, `The mobile format is invalid.`, … One line per failed rule,
+//! in the order of the controller's rule list.
 
-use crate::wutt::media::MediaKind;
-
-use super::data::strip_trunk;
 use super::form::Form;
+use super::php::filter_int;
 use super::state::MediaInfo;
 
-/// Longest text message accepted (WhatsApp's limit).
-pub(crate) const MAX_MESSAGE_CHARS: usize = 4096;
-
-pub(crate) const AT_LEAST_ONE: &str = "At least one of message, image, document, video, audio, latitude+longitude, cta_url_id, interactive_list_id is required.";
-
-/// Collected validation messages of one request.
+/// Collected validation lines of one request.
 #[derive(Debug, Default)]
 pub(crate) struct Errors(pub Vec<String>);
 
-fn label(name: &str) -> String {
+/// `:attribute`: the field name with spaces for underscores.
+pub(crate) fn label(name: &str) -> String {
     name.replace('_', " ")
+}
+
+/// Extensions Laravel's `image` rule takes.
+const IMAGE_EXTS: &[&str] = &["jpg", "jpeg", "png", "gif", "bmp", "svg", "webp"];
+
+/// The rules of a file field (`nullable` is implied).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FileRule {
+    /// `image`
+    pub image: bool,
+    /// `file`
+    pub file: bool,
+    /// `mimes:…`
+    pub mimes: Option<&'static [&'static str]>,
+    /// `max:…` in kilobytes.
+    pub max_kb: Option<u64>,
+}
+
+/// The extension the type rules judge by (the client's file name: the
+/// simulator does not sniff contents as PHP's `guessExtension` does).
+fn extension(file: &MediaInfo) -> Option<String> {
+    if file.size == 0 {
+        return None;
+    }
+    file.file_name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
 }
 
 impl Errors {
@@ -29,137 +52,159 @@ impl Errors {
         self.0.is_empty()
     }
 
-    /// A required text field.
-    pub fn required<'f>(&mut self, form: &'f Form, name: &str) -> Option<&'f str> {
-        let v = form.text(name);
-        if v.is_none() {
+    /// `required`; returns whether it passed.
+    pub fn required(&mut self, form: &Form, name: &str) -> bool {
+        let ok = form.filled(name);
+        if !ok {
             self.push(format!("The {} field is required.", label(name)));
         }
-        v
+        ok
     }
 
-    /// `mobile_code`: required, 1 to 4 digits.
-    pub fn mobile_code<'f>(&mut self, form: &'f Form) -> Option<&'f str> {
-        let code = self.required(form, "mobile_code")?;
-        if (1..=4).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit()) {
-            Some(code)
-        } else {
-            self.push("The mobile code must be 1 to 4 digits.");
-            None
-        }
-    }
-
-    /// An optional integer field.
-    pub fn integer(&mut self, form: &Form, name: &str) -> Option<i64> {
-        let raw = form.text(name)?;
-        match raw.parse::<i64>() {
-            Ok(v) => Some(v),
-            Err(_) => {
-                self.push(format!("The {} must be an integer.", label(name)));
-                None
-            }
-        }
-    }
-
-    /// An optional number within `-limit..=limit`.
-    pub fn coordinate(&mut self, form: &Form, name: &str, limit: f64) -> Option<f64> {
-        let raw = form.text(name)?;
-        match raw.parse::<f64>() {
-            Ok(v) if v.is_finite() && (-limit..=limit).contains(&v) => Some(v),
-            Ok(_) => {
-                self.push(format!(
-                    "The {} must be between -{limit} and {limit}.",
-                    label(name)
-                ));
-                None
-            }
-            Err(_) => {
-                self.push(format!("The {} must be a number.", label(name)));
-                None
-            }
-        }
-    }
-
-    /// A media field: a file of an accepted type within the size limit.
-    /// Returns the file when it is usable.
-    pub fn media(&mut self, form: &Form, kind: MediaKind) -> Option<MediaInfo> {
-        let name = kind.field();
-        let Some(file) = form.file(name) else {
-            if form.text(name).is_some() {
-                self.push(format!("The {name} must be a file."));
-            }
-            return None;
+    /// `regex:/^([0-9]*)$/` on a present value.
+    pub fn digits(&mut self, form: &Form, name: &str) {
+        let bad = match form.text(name) {
+            Some(v) => !v.bytes().all(|b| b.is_ascii_digit()),
+            None => form.params.is_list(name),
         };
-        let mut ok = true;
-        // The vendor does not state audio formats; any file name is accepted.
-        if kind != MediaKind::Audio && kind.mime_for(&file.file_name).is_none() {
-            let types: Vec<&str> = kind.accepted().iter().map(|(ext, _)| *ext).collect();
-            self.push(format!(
-                "The {name} must be a file of type: {}.",
-                types.join(", ")
-            ));
-            ok = false;
+        if bad {
+            self.push(format!("The {} format is invalid.", label(name)));
         }
-        if file.size == 0 {
-            self.push(format!("The {name} must not be empty."));
-            ok = false;
-        } else if file.size > kind.max_bytes() {
-            self.push(format!(
-                "The {name} may not be greater than {} MB.",
-                kind.max_bytes() / 1_000_000
-            ));
-            ok = false;
-        }
-        ok.then(|| file.clone())
     }
-}
 
-/// The national number when `mobile` is valid: digits only, 4 to 14 of them
-/// after one leading trunk `0` is removed.
-pub(crate) fn valid_mobile(mobile: &str) -> Option<&str> {
-    let national = strip_trunk(mobile);
-    let ok = (4..=14).contains(&national.len()) && national.bytes().all(|b| b.is_ascii_digit());
-    ok.then_some(national)
+    /// `string|max:N` on a present value.
+    pub fn string_max(&mut self, form: &Form, name: &str, max: usize) {
+        if form.params.is_list(name) && form.filled(name) {
+            self.push(format!("The {} must be a string.", label(name)));
+        } else if form.text(name).is_some_and(|v| v.chars().count() > max) {
+            self.push(format!(
+                "The {} must not be greater than {max} characters.",
+                label(name)
+            ));
+        }
+    }
+
+    /// `nullable|int`.
+    pub fn integer(&mut self, form: &Form, name: &str) {
+        let bad = match form.text(name) {
+            Some(v) => filter_int(v).is_none(),
+            None => form.params.is_list(name) && form.filled(name),
+        };
+        if bad {
+            self.push(format!("The {} must be an integer.", label(name)));
+        }
+    }
+
+    /// The rules of a file field, when a value or file is there.
+    pub fn file(&mut self, form: &Form, name: &str, rule: FileRule) {
+        let l = label(name);
+        let file = form.file(name);
+        if file.is_none() && !form.params.filled(name) {
+            return;
+        }
+        let ext = file.and_then(extension);
+        let ext_in = |list: &[&str]| {
+            ext.as_deref().is_some_and(|e| {
+                list.contains(&e)
+                    || (matches!(e, "jpg" | "jpeg")
+                        && (list.contains(&"jpg") || list.contains(&"jpeg")))
+            })
+        };
+        if rule.image && !ext_in(IMAGE_EXTS) {
+            self.push(format!("The {l} must be an image."));
+        }
+        if rule.file && file.is_none() {
+            self.push(format!("The {l} must be a file."));
+        }
+        if let Some(mimes) = rule.mimes
+            && !ext_in(mimes)
+        {
+            self.push(format!(
+                "The {l} must be a file of type: {}.",
+                mimes.join(", ")
+            ));
+        }
+        if let Some(max) = rule.max_kb {
+            match file {
+                Some(f) if f.size as f64 / 1024.0 > max as f64 => {
+                    self.push(format!("The {l} must not be greater than {max} kilobytes."))
+                }
+                None if form
+                    .text(name)
+                    .is_some_and(|v| v.chars().count() as u64 > max) =>
+                {
+                    self.push(format!(
+                        "The {l} must not be greater than {max} characters."
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::params::Params;
     use super::*;
 
-    #[test]
-    fn mobile_rules() {
-        assert_eq!(valid_mobile("01711000001"), Some("1711000001"));
-        assert_eq!(valid_mobile("1988"), Some("1988"));
-        assert_eq!(valid_mobile("0198"), None);
-        assert_eq!(valid_mobile("12345678901234"), Some("12345678901234"));
-        assert_eq!(valid_mobile("123456789012345"), None);
-        assert_eq!(valid_mobile("+8801711"), None);
-        assert_eq!(valid_mobile("1711-00"), None);
+    fn form(pairs: &[(&str, &str)], files: Vec<MediaInfo>) -> Form {
+        Form {
+            params: Params::from_pairs(pairs.iter().copied()),
+            files,
+        }
+    }
+
+    fn upload(field: &str, name: &str, size: u64) -> MediaInfo {
+        MediaInfo {
+            field: field.into(),
+            file_name: name.into(),
+            content_type: None,
+            size,
+            sha256: String::new(),
+        }
     }
 
     #[test]
-    fn field_messages() {
-        let form = Form {
-            fields: vec![
-                ("mobile_code".into(), "+880".into()),
-                ("template_id".into(), "x".into()),
-                ("latitude".into(), "91".into()),
-            ],
-            files: vec![],
-        };
+    fn laravel_lines() {
+        let f = form(
+            &[("mobile", "+880"), ("cta_url_id", "1.5"), ("image", "text")],
+            vec![upload("document", "a.gif", 200 * 1024 * 1024)],
+        );
         let mut e = Errors::default();
-        assert!(e.mobile_code(&form).is_none());
-        assert!(e.required(&form, "mobile").is_none());
-        assert!(e.integer(&form, "template_id").is_none());
-        assert!(e.coordinate(&form, "latitude", 90.0).is_none());
+        e.required(&f, "mobile_code");
+        e.digits(&f, "mobile");
+        e.integer(&f, "cta_url_id");
+        let image = FileRule {
+            image: true,
+            file: false,
+            mimes: Some(&["jpg", "jpeg", "png"]),
+            max_kb: Some(5120),
+        };
+        e.file(&f, "image", image);
+        let document = FileRule {
+            image: false,
+            file: true,
+            mimes: Some(&["pdf", "doc", "docx"]),
+            max_kb: Some(102_400),
+        };
+        e.file(&f, "document", document);
+        e.file(&f, "video", document);
         assert_eq!(
             e.0,
             [
-                "The mobile code must be 1 to 4 digits.",
-                "The mobile field is required.",
-                "The template id must be an integer.",
-                "The latitude must be between -90 and 90.",
+                "The mobile code field is required.",
+                "The mobile format is invalid.",
+                "The cta url id must be an integer.",
+                "The image must be an image.",
+                "The image must be a file of type: jpg, jpeg, png.",
+                "The document must be a file of type: pdf, doc, docx.",
+                "The document must not be greater than 102400 kilobytes.",
             ]
         );
+        let mut ok = Errors::default();
+        let fine = form(&[], vec![upload("image", "Me.JPEG", 10)]);
+        ok.file(&fine, "image", image);
+        assert!(ok.is_empty(), "{:?}", ok.0);
     }
 }

@@ -490,6 +490,14 @@ pub static RULES: &[Rule] = &[
         CampaignRefused,
     )
     .hint("the Wutt plan has no interactive messages: upgrade it or send without cta_url_id / interactive_list_id"),
+    Rule::said(
+        "no-such-route",
+        "SERVER.md §1",
+        "not_found",
+        "could not be found",
+        AccountRefused,
+    )
+    .hint("check WUTT_BASE_URL: the API lives under …/external-api"),
     Rule::remark("other-not-found", "SERVER.md §3", "not_found", CampaignRefused)
         .hint("the server refused something the campaign names; read its message"),
     // Validation (SERVER.md §3, §5 step 1): the number is this recipient's;
@@ -508,6 +516,15 @@ pub static RULES: &[Rule] = &[
         CampaignRefused,
     )
     .hint("the server refused a field of the campaign's messages; read its message and fix the manifest"),
+    // A wrong method for a route: the base URL points at the wrong place.
+    Rule::said(
+        "method-not-supported",
+        "SERVER.md §1",
+        "exception",
+        "method is not supported for route",
+        AccountRefused,
+    )
+    .hint("check WUTT_BASE_URL: the API lives under …/external-api"),
     // A text to a number that is not a contact fails before sending.
     Rule::said(
         "text-to-non-contact",

@@ -188,6 +188,13 @@ mod tests {
         let t = Template::from_value(&v).unwrap();
         assert_eq!((t.id, t.body_params, t.header_params), (7, 2, 1));
         assert!(t.is_approved());
+        let object_header = Template::from_value(&json!({"id": 7, "status": 1, "body": "{{1}}",
+            "header": {"text": "Order {{1}}", "example": {"header_text": ["#1042"]}}}))
+        .unwrap();
+        assert_eq!(
+            (object_header.body_params, object_header.header_params),
+            (1, 1)
+        );
         let pending = Template::from_value(&json!({"id": "8", "status": "0"})).unwrap();
         assert_eq!(pending.status, TemplateStatus::Pending);
         assert_eq!(

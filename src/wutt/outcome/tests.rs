@@ -159,6 +159,28 @@ fn cases() -> Vec<(&'static str, Case)> {
             ),
         ),
         (
+            "no-such-route",
+            A(
+                200,
+                err(
+                    "not_found",
+                    &["The route external-api/v1/inbox/send-message could not be found."],
+                ),
+            ),
+        ),
+        (
+            "method-not-supported",
+            A(
+                200,
+                err(
+                    "exception",
+                    &[
+                        "The GET method is not supported for route external-api/inbox/send-message. Supported methods: POST.",
+                    ],
+                ),
+            ),
+        ),
+        (
             "other-not-found",
             A(200, err("not_found", &["Conversation not found"])),
         ),
