@@ -181,7 +181,7 @@ async fn campaigns(env: &DemoEnv, pool: &PgPool, out: &mut impl Write) -> anyhow
     numbers.dedup();
     writeln!(
         out,
-        "the simulator accepted {} messages for {} distinct numbers (the walkthrough's two included)",
+        "the simulator accepted {} messages for {} distinct numbers (the walkthrough's three included)",
         accepted.len(),
         numbers.len()
     )?;

@@ -6,11 +6,10 @@
 //! It starts the built-in simulator in-process on a free loopback port with
 //! the demo account and a few seeded faults (so retries show), and a client
 //! built for it alone: any `WUTT_*` settings for the live API are ignored on
-//! purpose, so the demo can never message a real phone. The walkthrough then
-//! lists the templates, sends a template and a text, and shows the refusals a
-//! campaign meets: an unapproved template and a wrong secret (the account is
-//! refused, a campaign would pause) and a blocked contact (that recipient
-//! fails, the campaign goes on).
+//! purpose, so the demo can never message a real phone. The simulator answers
+//! as the real server does, defects included. The walkthrough then lists the
+//! templates, sends templates (with and without variables) and texts, and
+//! shows the refusals a campaign meets (see [`walkthrough`]).
 
 mod campaigns;
 mod walkthrough;
@@ -47,7 +46,10 @@ impl DemoEnv {
         let sim_config = SimConfig {
             faults: Faults {
                 latency_ms: LatencyRange { min: 5, max: 40 },
+                // 503: maintenance mode, answered before the application
+                // runs, so the runner retries it (a 500 would be "maybe sent").
                 error_rate: 0.03,
+                error_status: 503,
                 throttle_rate: 0.02,
                 ..Faults::default()
             },

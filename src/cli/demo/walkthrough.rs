@@ -1,14 +1,17 @@
-//! The API walkthrough: the template list, a template send, a text send, and
-//! the refusals a campaign meets — an unapproved template and a wrong secret
-//! (the account is refused, a campaign would pause) and a blocked contact (that
-//! recipient fails, the campaign goes on).
+//! The API walkthrough, against a simulator that answers as the real server
+//! does: the template list (every page), a template send (answered with the
+//! server's "Undefined variable $conversationId" defect, which means sent), a
+//! template with variables, a text to a contact and to a stranger, and the
+//! refusals a campaign meets — an unapproved template (the campaign would
+//! pause), a blocked contact (that recipient fails) and a wrong secret (the
+//! account is refused, every campaign would pause).
 
 use std::io::Write;
 use std::time::Duration;
 
 use crate::campaign::phone::PhoneNumber;
 use crate::config::Secret;
-use crate::simulator::{BLOCKED_MOBILE, BLOCKED_MOBILE_CODE};
+use crate::simulator::{BLOCKED_MOBILE, BLOCKED_MOBILE_CODE, TEMPLATE_TWO_VARS};
 use crate::wutt::{Client, ClientConfig, Outcome, OutcomeClass, SendMessage, SendTemplate};
 
 /// The recipient of the demo's sends (a seeded contact of the simulator).
@@ -16,6 +19,8 @@ pub const DEMO_CODE: u16 = 880;
 pub const DEMO_MOBILE: &str = "1988123456";
 /// An approved template and the one that is still pending approval.
 const APPROVED_TEMPLATE: i64 = 1;
+/// A number that is not a contact of the demo account.
+const STRANGER: &str = "1712999888";
 const PENDING_TEMPLATE: i64 = 4;
 /// Attempts per send before the walkthrough gives up on transient failures.
 const MAX_ATTEMPTS: u32 = 5;
@@ -54,9 +59,28 @@ pub async fn api_walkthrough(client: &Client, out: &mut impl Write) -> anyhow::R
     };
     send_with_retries(out, || client.send_template(&template)).await?;
 
-    heading(out, &format!("Send a text message to {to}"))?;
+    heading(
+        out,
+        &format!("Send template {TEMPLATE_TWO_VARS} with its two body variables to {to}"),
+    )?;
+    let with_variables = SendTemplate {
+        template_id: TEMPLATE_TWO_VARS,
+        body_variables: vec!["Amina".into(), "Friday 10:00-12:00".into()],
+        ..template.clone()
+    };
+    send_with_retries(out, || client.send_template(&with_variables)).await?;
+
+    heading(out, &format!("Send a text message to {to} (a contact)"))?;
     let text = SendMessage::text(to.clone(), "Hello from the wutt-campaign demo!");
     send_with_retries(out, || client.send_message(&text)).await?;
+
+    let stranger = PhoneNumber::from_canonical(DEMO_CODE, STRANGER);
+    heading(
+        out,
+        &format!("Refused: a text to {stranger}, who is not a contact"),
+    )?;
+    let cold = SendMessage::text(stranger, "Hello from the wutt-campaign demo!");
+    send_with_retries(out, || client.send_message(&cold)).await?;
 
     heading(
         out,
@@ -109,7 +133,7 @@ where
             Outcome::Transient(_) => Duration::from_millis(200 * u64::from(attempt)),
             Outcome::Throttled { retry_after, .. } => retry_after.unwrap_or(MAX_WAIT),
             _ => {
-                writeln!(out, "  => {}", verdict(outcome.class()))?;
+                writeln!(out, "  => {}", verdict(&outcome))?;
                 return Ok(outcome);
             }
         };
@@ -139,9 +163,19 @@ fn describe(outcome: &Outcome) -> String {
     match &reply.envelope {
         Some(env) => {
             line.push_str(&format!(" {}: {}", env.remark, env.text()));
-            if let Some(id) = env.data.as_ref().and_then(|d| d.get("message_id")) {
+            let id = env
+                .data
+                .as_ref()
+                .and_then(|d| d.pointer("/message/whatsapp_message_id"));
+            if let Some(id) = id {
                 line.push_str(&format!(" [message id {}]", id.as_str().unwrap_or("?")));
             }
+        }
+        None if reply.http_status.is_some() => {
+            line.push_str(&format!(
+                ": {}",
+                crate::wutt::outcome::body_kind(reply.body_excerpt.as_deref())
+            ));
         }
         None => {
             if let Some(err) = &reply.error {
@@ -153,11 +187,19 @@ fn describe(outcome: &Outcome) -> String {
 }
 
 /// What a campaign does with a final outcome.
-fn verdict(class: OutcomeClass) -> &'static str {
-    match class {
+fn verdict(outcome: &Outcome) -> &'static str {
+    let server_error = outcome
+        .reply()
+        .envelope
+        .as_ref()
+        .is_some_and(|e| !e.is_success());
+    match outcome.class() {
+        OutcomeClass::Success if server_error => {
+            "sent: the server sent and stored the message, then failed on its own answer; the recipient would be marked sent, with a note"
+        }
         OutcomeClass::Success => "sent: the recipient would be marked sent",
         OutcomeClass::Rejected => {
-            "rejected for this recipient: a campaign would mark it failed and go on with the others"
+            "rejected for this recipient: a campaign would mark it failed and go on with the others (for a stranger's text: send a template, or create_contacts = true)"
         }
         OutcomeClass::AccountRefused => {
             "account refused: every campaign would be paused (exit code 3), unsent recipients stay queued"
