@@ -261,6 +261,7 @@ async fn a_rate_limited_api_slows_the_runner_down_without_charging_attempts() {
             client_secret: Secret::new("secret"),
             rate_per_second: Some(40.0),
             burst: 5,
+            all_contacts: true,
             ..SimConfig::default()
         },
         "127.0.0.1:0".parse().unwrap(),

@@ -24,7 +24,7 @@ fn latency(min: u64, max: u64) -> SimConfig {
             latency_ms: LatencyRange { min, max },
             ..Faults::default()
         },
-        ..SimConfig::default()
+        ..rehearsal()
     }
 }
 

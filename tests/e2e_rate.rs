@@ -29,7 +29,7 @@ async fn two_runners_share_one_account_limit() {
             latency_ms: LatencyRange { min: 1, max: 3 },
             ..Faults::default()
         },
-        ..SimConfig::default()
+        ..rehearsal()
     })
     .await;
     let id = delivery_support::seed(&db.pool, "two-runners", 500).await;

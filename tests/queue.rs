@@ -48,6 +48,7 @@ fn completion(c: &claim::Claimed, resolution: Resolution, outcome: OutcomeClass)
             }),
             body_excerpt: None,
             error: None,
+            transport: None,
         },
         started_at: now,
         finished_at: now,

@@ -84,6 +84,7 @@ pub fn config(rate: f64, concurrency: usize) -> DeliveryConfig {
         retry: RetryPolicy {
             base: Duration::from_millis(50),
             max: Duration::from_millis(500),
+            pair_wait: Duration::from_millis(200),
         },
         breaker: BreakerConfig::default(),
         throttle: ThrottleConfig {

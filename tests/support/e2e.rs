@@ -12,6 +12,17 @@ use wutt_campaign::simulator::{self, SimConfig, SimHandle};
 pub const ID: &str = "e2e-id";
 pub const SECRET: &str = "e2e-secret";
 
+/// A simulator for tests whose subject is delivery itself (rates, crashes,
+/// faults): every number counts as an existing contact, so texts to made-up
+/// numbers are delivered. Tests of what the real server refuses start from
+/// `SimConfig::default()` instead.
+pub fn rehearsal() -> SimConfig {
+    SimConfig {
+        all_contacts: true,
+        ..SimConfig::default()
+    }
+}
+
 pub async fn sim(config: SimConfig) -> SimHandle {
     simulator::start(
         SimConfig {
