@@ -1,4 +1,5 @@
-//! Logging: `RUST_LOG` filters (default `info`), text or JSON lines on stderr.
+//! Logging: `RUST_LOG` filters (default `info`), text or JSON lines on stderr;
+//! colours only when stderr is a terminal (cron mail gets plain text).
 
 use tracing_subscriber::EnvFilter;
 
@@ -14,7 +15,8 @@ pub fn init(settings: &Settings) {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match settings.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),

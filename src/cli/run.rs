@@ -212,9 +212,7 @@ impl Inbox {
             .await
         {
             Ok(s) => {
-                for l in &s.loaded {
-                    tracing::info!(loaded = ?l, "campaign loaded");
-                }
+                // Each loaded campaign was logged by the loader already.
                 for (file, problems) in &s.rejected {
                     tracing::warn!(%file, problems, "file rejected (see rejected/)");
                 }

@@ -18,7 +18,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub const DEFAULT_POOL_SIZE: u32 = 10;
 
 /// Opens a pool. Waits up to `patience` for a server that is still starting or
-/// restarting, so a runner started together with its database does not fail.
+/// restarting, so a runner started together with its database does not fail;
+/// a database that does not exist or refuses the credentials fails at once.
+/// The error says what was tried (password redacted) and what to do.
 pub async fn connect(
     url: &str,
     max_connections: u32,
@@ -37,20 +39,62 @@ pub async fn connect(
         .application_name("wutt-campaign")
         .log_statements(tracing::log::LevelFilter::Trace)
         .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(5));
-    let attempt = || {
-        PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.clone())
+    // One plain connection first: its error is the server's own ("connection
+    // refused", "database does not exist"), where a pool only says it timed out.
+    let probe = || async {
+        match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
+            Ok(Ok(conn)) => {
+                let _ = sqlx::Connection::close(conn).await;
+                Ok(())
+            }
+            Ok(Err(err)) => Err(err),
+            Err(_) => Err(sqlx::Error::PoolTimedOut),
+        }
     };
-    attempt
+    probe
         .retry(reconnect_backoff().with_total_delay(Some(patience)))
         .when(is_transient)
         .notify(|err, wait| {
             tracing::warn!(error = %err, ?wait, "database not reachable yet; retrying");
         })
         .await
+        .map_err(|err| anyhow::anyhow!(explain_connect_error(url, &options, &err)))?;
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options.clone())
+        .await
         .with_context(|| format!("cannot connect to PostgreSQL at {}", redact_url(url)))
+}
+
+/// How long one connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One sentence: what was tried, what went wrong, what to do.
+fn explain_connect_error(url: &str, options: &PgConnectOptions, err: &sqlx::Error) -> String {
+    let at = redact_url(url);
+    let database = options.get_database().unwrap_or("postgres");
+    let host = options.get_host();
+    let port = options.get_port();
+    match err {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000") => format!(
+            "cannot connect to PostgreSQL at {at}: database \"{database}\" does not exist; create it (createdb -h {host} -p {port} {database}) or point DATABASE_URL at an existing one"
+        ),
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "28P01" || c == "28000") => {
+            format!(
+                "cannot connect to PostgreSQL at {at}: the server refused the user or password ({}); check DATABASE_URL",
+                db.message()
+            )
+        }
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => format!(
+            "cannot connect to PostgreSQL at {at}: connection refused on {host}:{port}; is PostgreSQL running there (pg_isready -h {host} -p {port}), and is the port in DATABASE_URL right?"
+        ),
+        sqlx::Error::PoolTimedOut => format!(
+            "cannot connect to PostgreSQL at {at}: no answer from {host}:{port} within {} s; check the host, the port and the network",
+            CONNECT_TIMEOUT.as_secs()
+        ),
+        other => format!("cannot connect to PostgreSQL at {at}: {other}"),
+    }
 }
 
 /// How long to wait between tries while PostgreSQL starts or restarts: 100 ms
@@ -65,9 +109,12 @@ pub fn reconnect_backoff() -> ExponentialBuilder {
         .without_max_times()
 }
 
+/// How long a command waits for a PostgreSQL that is not answering (yet).
+pub const CONNECT_PATIENCE: Duration = Duration::from_secs(5);
+
 /// Opens a pool and applies the embedded migrations.
 pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    let pool = connect(url, max_connections, Duration::from_secs(30)).await?;
+    let pool = connect(url, max_connections, CONNECT_PATIENCE).await?;
     migrate(&pool).await?;
     Ok(pool)
 }

@@ -134,7 +134,7 @@ pub async fn run(
         running: HashMap::new(),
         template_retry: HashMap::new(),
         ended: Arc::new(Notify::new()),
-        media_dir: tempfile::Builder::new().prefix("wutt-media-").tempdir()?,
+        media_dir: super::media::cache_dir()?,
         last_housekeeping: None,
     };
     let mut listener = match mode {
