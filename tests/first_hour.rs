@@ -66,3 +66,33 @@ async fn logs_carry_no_colour_codes_when_stderr_is_not_a_terminal() {
     assert!(stderr.contains("WARN"), "a log line was written: {stderr}");
     assert!(!stderr.contains('\u{1b}'), "ANSI codes in {stderr:?}");
 }
+
+#[tokio::test]
+async fn help_starts_with_the_demo_lists_settings_once_and_keeps_commands_to_their_own_options() {
+    let top = run_bin(&["--help"], &[]).await;
+    let top = text(&top);
+    for must in [
+        "Start here:",
+        "wutt-campaign demo",
+        "load campaigns/inbox/list.csv --dry-run",
+        "WUTT_BASE_URL",
+        "Exit codes: 0 done",
+    ] {
+        assert!(top.contains(must), "{must:?} missing in\n{top}");
+    }
+    let report = text(&run_bin(&["report", "--help"], &[("WUTT_BASE_URL", "")]).await);
+    assert!(report.contains("--recipients"), "{report}");
+    for foreign in ["--rate", "--concurrency", "--client-secret", "[env:"] {
+        assert!(
+            !report.contains(foreign),
+            "{foreign} in report --help:\n{report}"
+        );
+    }
+    assert!(report.contains("Examples:"), "{report}");
+    let run = text(&run_bin(&["run", "--help"], &[]).await);
+    assert!(
+        run.contains("--once") && run.contains("Exit codes"),
+        "{run}"
+    );
+    assert!(!run.contains("[env: WUTT_BASE_URL="), "{run}");
+}

@@ -19,10 +19,44 @@ use clap::{Parser, Subcommand};
 
 pub use settings::{ConfigError, Settings};
 
+/// Start here, the settings and the exit codes (after the command list).
+const AFTER_HELP: &str = "\
+Start here:
+  wutt-campaign demo                       the example campaigns against the built-in simulator
+  cp list.csv list.toml campaigns/inbox/   drop a campaign (NAME.csv, optional NAME.toml)
+  wutt-campaign load campaigns/inbox/list.csv --dry-run
+                                           what would be sent, and every problem, by row
+  wutt-campaign run --once                 load the inbox and send what is due (cron)
+  wutt-campaign report                     progress and outcome of every campaign
+
+Settings (a flag before or after the command, or the environment variable):
+  --database-url        DATABASE_URL             PostgreSQL of the job queue
+  --base-url            WUTT_BASE_URL            default https://www.wutt.net/external-api
+  --client-id           WUTT_CLIENT_ID           from the Wutt dashboard, Developer Tools
+  --client-secret       WUTT_CLIENT_SECRET       prefer the environment or the file
+  --client-secret-file  WUTT_CLIENT_SECRET_FILE  a file holding the secret
+  --campaigns-dir       WUTT_CAMPAIGNS_DIR       the drop folder, default ./campaigns
+  --rate                WUTT_RATE                account-wide messages per second, default 20
+  --concurrency         WUTT_CONCURRENCY         requests in flight at most, default 16
+  --timeout             WUTT_TIMEOUT             seconds per API request, default 30
+  --log-format          WUTT_LOG_FORMAT          text (default) or json
+                        RUST_LOG                 log filter, default info
+
+Exit codes: 0 done; 1 runtime error; 2 usage or configuration error; 3 a campaign was
+paused because the account or the campaign was refused (credentials, IP whitelist, plan,
+WhatsApp number, template, unreachable server) — cron mails that.";
+
 /// Bulk WhatsApp campaigns through the Wutt.net business API, with a
 /// PostgreSQL job queue.
 #[derive(Debug, Parser)]
-#[command(name = "wutt-campaign", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "wutt-campaign",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = AFTER_HELP,
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
@@ -31,38 +65,97 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Settings each command reads, shown at the end of its help.
+const DB: &str = "Reads DATABASE_URL (or --database-url). All settings: wutt-campaign --help";
+const API: &str = "Reads WUTT_BASE_URL, WUTT_CLIENT_ID, WUTT_CLIENT_SECRET(_FILE), WUTT_TIMEOUT. \
+All settings: wutt-campaign --help";
+const RUN: &str = "Reads DATABASE_URL, WUTT_BASE_URL, WUTT_CLIENT_ID, WUTT_CLIENT_SECRET(_FILE), \
+WUTT_CAMPAIGNS_DIR, WUTT_RATE, WUTT_CONCURRENCY, WUTT_TIMEOUT. All settings: wutt-campaign --help
+
+Examples:
+  wutt-campaign run --once          from cron: load the inbox, send what is due, exit
+  wutt-campaign run                 as a daemon; stops cleanly on SIGINT/SIGTERM
+
+Exit codes: 0 done; 1 runtime error; 2 usage error; 3 a campaign was paused (refused).";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply the embedded database migrations (every command also does this on start).
+    #[command(after_help = DB)]
     Migrate,
     /// Ingest ready files from the inbox and send every recipient that is due.
+    #[command(after_help = RUN)]
     Run(run::RunArgs),
     /// Ingest one campaign file now.
+    #[command(
+        after_help = "Reads DATABASE_URL and, for template campaigns, WUTT_BASE_URL, \
+WUTT_CLIENT_ID, WUTT_CLIENT_SECRET(_FILE). All settings: wutt-campaign --help
+
+Examples:
+  wutt-campaign load campaigns/inbox/list.csv --dry-run   what would be sent, every problem
+  wutt-campaign load campaigns/inbox/list.csv             load now (exit 0 loaded, 1 rejected)"
+    )]
     Load(load::LoadArgs),
     /// Campaign summary, or every recipient with --recipients.
+    #[command(after_help = "Reads DATABASE_URL. All settings: wutt-campaign --help
+
+Examples:
+  wutt-campaign report                                   every campaign
+  wutt-campaign report spring-offer --recipients --format csv > recipients.csv")]
     Report(report::ReportArgs),
     /// List, pause, resume or cancel campaigns.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Reads DATABASE_URL. All settings: wutt-campaign --help
+
+Examples:
+  wutt-campaign campaign list
+  wutt-campaign campaign pause spring-offer       (a campaign by name or id)
+  wutt-campaign campaign resume 12"
+    )]
     Campaign(control::CampaignCommand),
     /// Send again what the runner would not resend on its own.
+    #[command(after_help = "Reads DATABASE_URL. All settings: wutt-campaign --help
+
+Example:
+  wutt-campaign requeue spring-offer --state failed")]
     Requeue(control::RequeueArgs),
     /// The opt-out list, honoured at load time and again just before each send.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Reads DATABASE_URL. All settings: wutt-campaign --help
+
+Examples:
+  wutt-campaign suppress add +8801712345678 --reason \"replied STOP\"
+  wutt-campaign suppress import stop-list.csv"
+    )]
     Suppress(suppress::SuppressCommand),
     /// Serve a local stand-in for the Wutt API.
     Simulate(simulate::SimulateArgs),
     /// Run the example campaigns against the built-in simulator and print the report.
+    #[command(
+        after_help = "Reads DATABASE_URL if set (else a throwaway PostgreSQL cluster); \
+never the live API settings."
+    )]
     Demo(demo::DemoArgs),
     /// WhatsApp templates of the account.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = API)]
     Templates(api::TemplatesCommand),
     /// Contacts of the account.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = API)]
     Contacts(api::ContactsCommand),
     /// Inbox conversations.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = API)]
     Conversations(api::ConversationsCommand),
     /// Send one message now (text, template, media or location).
+    #[command(
+        after_help = "Reads WUTT_BASE_URL, WUTT_CLIENT_ID, WUTT_CLIENT_SECRET(_FILE), \
+WUTT_TIMEOUT. All settings: wutt-campaign --help
+
+Examples:
+  wutt-campaign send --to +8801712345678 --template 6 --body-variable Ana --body-variable A-1
+  wutt-campaign send --to +8801712345678 --message \"Hello\"   (only to an existing contact)"
+    )]
     Send(api::SendArgs),
 }
 

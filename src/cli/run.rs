@@ -19,19 +19,29 @@ pub struct RunArgs {
     #[arg(long)]
     pub once: bool,
     /// Seconds a claimed recipient stays reserved for this runner; must exceed WUTT_TIMEOUT.
-    #[arg(long, env = "WUTT_LEASE_SECS", default_value_t = 60)]
+    #[arg(
+        long,
+        env = "WUTT_LEASE_SECS",
+        hide_env_values = true,
+        default_value_t = 60
+    )]
     pub lease_secs: u64,
     /// Most recipients claimed at once.
-    #[arg(long, env = "WUTT_BATCH_SIZE", default_value_t = 50)]
+    #[arg(
+        long,
+        env = "WUTT_BATCH_SIZE",
+        hide_env_values = true,
+        default_value_t = 50
+    )]
     pub batch_size: i64,
     /// Messages that may go at once after a quiet spell (default: a tenth of WUTT_RATE).
-    #[arg(long, env = "WUTT_BURST")]
+    #[arg(long, env = "WUTT_BURST", hide_env_values = true)]
     pub burst: Option<f64>,
     /// Messages per second per sending number.
-    #[arg(long, env = "WUTT_PER_NUMBER_RATE")]
+    #[arg(long, env = "WUTT_PER_NUMBER_RATE", hide_env_values = true)]
     pub per_number_rate: Option<f64>,
     /// Unique recipients per rolling 24 h (the messaging tier); beyond it recipients wait.
-    #[arg(long, env = "WUTT_DAILY_UNIQUE_LIMIT")]
+    #[arg(long, env = "WUTT_DAILY_UNIQUE_LIMIT", hide_env_values = true)]
     pub daily_unique_limit: Option<i64>,
     /// With --once: keep going while something becomes due within this many seconds
     /// (short retries and Retry-After waits finish in the same run).
@@ -41,17 +51,34 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 5.0)]
     pub poll_secs: f64,
     /// Seconds a file in the inbox must stay unchanged before it is loaded.
-    #[arg(long, env = "WUTT_SETTLE", default_value_t = 5.0)]
+    #[arg(
+        long,
+        env = "WUTT_SETTLE",
+        hide_env_values = true,
+        default_value_t = 5.0
+    )]
     pub settle: f64,
     /// Serve Prometheus metrics and /healthz here (daemon).
-    #[arg(long, env = "WUTT_METRICS_ADDR")]
+    #[arg(long, env = "WUTT_METRICS_ADDR", hide_env_values = true)]
     pub metrics_addr: Option<String>,
     /// Delay before the second attempt after a transient failure (doubles each time).
-    #[arg(long, env = "WUTT_RETRY_BASE_MS", default_value_t = 2000, hide = true)]
+    #[arg(
+        long,
+        env = "WUTT_RETRY_BASE_MS",
+        hide_env_values = true,
+        default_value_t = 2000,
+        hide = true
+    )]
     pub retry_base_ms: u64,
     /// How long a recipient waits after WhatsApp's pair rate limit (131056),
     /// in milliseconds (tests shorten it).
-    #[arg(long, env = "WUTT_PAIR_WAIT_MS", default_value_t = 60_000, hide = true)]
+    #[arg(
+        long,
+        env = "WUTT_PAIR_WAIT_MS",
+        hide_env_values = true,
+        default_value_t = 60_000,
+        hide = true
+    )]
     pub pair_wait_ms: u64,
     /// Recent results the circuit breaker looks at.
     #[arg(long, default_value_t = 50, hide = true)]

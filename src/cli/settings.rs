@@ -1,5 +1,8 @@
 //! Global settings: every one a flag with an environment fallback. The client
-//! secret is read from `WUTT_CLIENT_SECRET` or a file and never printed.
+//! secret is read from `WUTT_CLIENT_SECRET` or a file and never printed. The
+//! settings are accepted before or after any command but left out of each
+//! command's option list: the top-level help describes them once, and each
+//! command's help names the ones it reads.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -26,7 +29,7 @@ pub enum LogFormat {
 #[derive(Clone, Args)]
 pub struct Settings {
     /// PostgreSQL URL of the job queue.
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(long, env = "DATABASE_URL", global = true, hide = true)]
     pub database_url: Option<String>,
 
     /// Base URL of the Wutt API (plain http:// only for loopback hosts).
@@ -34,25 +37,21 @@ pub struct Settings {
         long,
         env = "WUTT_BASE_URL",
         global = true,
+        hide = true,
         default_value = "https://www.wutt.net/external-api"
     )]
     pub base_url: String,
 
     /// Client ID from the Wutt dashboard (Developer Tools).
-    #[arg(long, env = "WUTT_CLIENT_ID", global = true)]
+    #[arg(long, env = "WUTT_CLIENT_ID", global = true, hide = true)]
     pub client_id: Option<String>,
 
     /// Client secret (prefer the environment or --client-secret-file).
-    #[arg(
-        long,
-        env = "WUTT_CLIENT_SECRET",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "WUTT_CLIENT_SECRET", global = true, hide = true)]
     pub client_secret: Option<String>,
 
     /// File holding the client secret.
-    #[arg(long, env = "WUTT_CLIENT_SECRET_FILE", global = true)]
+    #[arg(long, env = "WUTT_CLIENT_SECRET_FILE", global = true, hide = true)]
     pub client_secret_file: Option<PathBuf>,
 
     /// The drop folder (inbox/, processed/, rejected/).
@@ -60,24 +59,25 @@ pub struct Settings {
         long,
         env = "WUTT_CAMPAIGNS_DIR",
         global = true,
+        hide = true,
         default_value = "./campaigns"
     )]
     pub campaigns_dir: PathBuf,
 
     /// Account-wide messages per second.
-    #[arg(long, env = "WUTT_RATE", global = true, default_value_t = 20.0, value_parser = positive_number)]
+    #[arg(long, env = "WUTT_RATE", global = true, hide = true, default_value_t = 20.0, value_parser = positive_number)]
     pub rate: f64,
 
     /// Requests in flight (1 to 1000).
-    #[arg(long, env = "WUTT_CONCURRENCY", global = true, default_value_t = 16, value_parser = concurrency)]
+    #[arg(long, env = "WUTT_CONCURRENCY", global = true, hide = true, default_value_t = 16, value_parser = concurrency)]
     pub concurrency: usize,
 
     /// Seconds per API request (at most an hour).
-    #[arg(long, env = "WUTT_TIMEOUT", global = true, default_value_t = 30.0, value_parser = timeout_secs)]
+    #[arg(long, env = "WUTT_TIMEOUT", global = true, hide = true, default_value_t = 30.0, value_parser = timeout_secs)]
     pub timeout: f64,
 
     /// Log format.
-    #[arg(long, env = "WUTT_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, env = "WUTT_LOG_FORMAT", global = true, hide = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 }
 
