@@ -96,3 +96,40 @@ async fn help_starts_with_the_demo_lists_settings_once_and_keeps_commands_to_the
     );
     assert!(!run.contains("[env: WUTT_BASE_URL="), "{run}");
 }
+
+#[tokio::test]
+async fn an_https_url_to_a_plain_http_server_says_to_write_http() {
+    let sim = wutt_campaign::simulator::start(
+        wutt_campaign::simulator::SimConfig::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let base = format!("https://{}", sim.addr());
+    let out = run_bin(
+        &["templates", "list"],
+        &[
+            ("WUTT_BASE_URL", &base),
+            ("WUTT_CLIENT_ID", "demo-id"),
+            ("WUTT_CLIENT_SECRET", "demo-secret"),
+        ],
+    )
+    .await;
+    let all = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("does not speak TLS") && all.contains("write http://"),
+        "{all}"
+    );
+    let out = run_bin(
+        &["templates", "list"],
+        &[
+            ("WUTT_BASE_URL", "www.wutt.net/external-api"),
+            ("WUTT_CLIENT_ID", "demo-id"),
+            ("WUTT_CLIENT_SECRET", "demo-secret"),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("has no scheme"), "{}", text(&out));
+}

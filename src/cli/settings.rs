@@ -231,6 +231,12 @@ impl Settings {
 
 /// Parses the base URL: `https://` anywhere, `http://` only for loopback hosts.
 pub fn parse_base_url(raw: &str) -> Result<url::Url, ConfigError> {
+    if !raw.contains("://") {
+        return Err(ConfigError(format!(
+            "WUTT_BASE_URL {raw:?} has no scheme: write it in full, e.g. https://{}",
+            raw.trim_start_matches('/')
+        )));
+    }
     let url = url::Url::parse(raw)
         .map_err(|e| ConfigError(format!("WUTT_BASE_URL {raw:?} is not a URL: {e}")))?;
     match url.scheme() {
@@ -275,6 +281,12 @@ mod tests {
         assert!(parse_base_url("http://www.wutt.net/external-api").is_err());
         assert!(parse_base_url("ftp://127.0.0.1/").is_err());
         assert!(parse_base_url("not a url").is_err());
+        let no_scheme = parse_base_url("www.wutt.net/external-api").unwrap_err().0;
+        assert!(
+            no_scheme.contains("has no scheme")
+                && no_scheme.contains("https://www.wutt.net/external-api"),
+            "{no_scheme}"
+        );
     }
 
     fn settings(args: &[&str]) -> Result<Settings, clap::Error> {

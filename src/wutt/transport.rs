@@ -105,5 +105,11 @@ pub(super) fn error_chain(e: &reqwest::Error) -> String {
         }
         source = cause.source();
     }
+    if text.contains("InvalidContentType") || text.contains("corrupt message") {
+        // An https:// base URL aimed at a server that speaks plain HTTP.
+        return format!(
+            "the server does not speak TLS (HTTPS) — if it is a plain-HTTP server such as the local simulator, write http:// in WUTT_BASE_URL ({text})"
+        );
+    }
     text
 }
