@@ -56,9 +56,12 @@ run contacts update 7 --phone "$TO" --firstname Jo --lastname Roe
 run contacts delete 5
 run conversations list
 run conversations list --status pending --page 1 --paginate 20
+run conversations list --status done
 run conversations show 2
 run conversations set-status 2 important
 run send --to "$TO" --template 1
+run send --to "$TO" --template 6 --body-variable Amina --body-variable "Tuesday 10:00"
+run send --to "$TO" --template 7 --header-variable "#1042" --body-variable Amina --from-number "+1 555-010-5555"
 run send --to "$TO" --message "Hello from the Prism check"
 run send --to "$TO" --image "$WORK/photo.jpg"
 run send --to "$TO" --document "$WORK/doc.pdf" --message caption

@@ -539,3 +539,29 @@ async fn a_wrong_base_path_pauses_text_and_template_campaigns_with_one_sentence(
         "{reason}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_campaign_without_a_connected_number_pauses_the_account() {
+    let db = TestDb::new().await;
+    let sim = sim(rehearsal()).await;
+    sim.set_account(AccountSetting {
+        whatsapp_connected: Some(false),
+        ..AccountSetting::default()
+    });
+    let text = delivery_support::seed(&db.pool, "texts", 20).await;
+    let other = delivery_support::seed(&db.pool, "other", 20).await;
+    let out = run(run_once(&db, &sim, &[])).await;
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    for id in [text, other] {
+        let (st, reason) = status(&db, id).await;
+        assert_eq!(st, "paused", "every campaign of the account");
+        assert!(
+            reason
+                .unwrap_or_default()
+                .contains("no WhatsApp number is connected"),
+            "{id}"
+        );
+        assert_eq!(states(&db.pool, id).await.get("failed"), None);
+    }
+    assert!(sim.messages().is_empty());
+}

@@ -1,19 +1,23 @@
-//! The Wutt client over real loopback HTTP: what each endpoint sends, how every
-//! kind of answer (and non-answer) is classified, media refused before any
-//! byte leaves, and the client secret kept out of every log and message.
+//! The Wutt client over real loopback HTTP: what each endpoint sends (template
+//! variables as repeated fields), how it reads every page of a list, how every
+//! kind of answer (and non-answer) is classified — the real server answers its
+//! refusals with HTTP 200 envelopes and only authentication with 401 —, media
+//! refused before any byte leaves, and the client secret kept out of every log
+//! and message.
 
 mod support;
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use support::{
     CLIENT_ID, SECRET, USER_AGENT, client, closed_port, config, parts, phone, raw_server,
 };
 use wiremock::matchers::{any, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-use wutt_campaign::wutt::outcome::MAX_RETRY_AFTER;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wutt_campaign::wutt::outcome::{MAX_RETRY_AFTER, rule_of};
+use wutt_campaign::wutt::templates::TemplateStatus;
 use wutt_campaign::wutt::{
     Client, ContactForm, ContactQuery, ConversationQuery, ConversationStatus, MediaFile, MediaKind,
     Outcome, OutcomeClass, SendMessage, SendTemplate, TransportKind, WuttError,
@@ -29,7 +33,19 @@ fn success(remark: &str) -> ResponseTemplate {
 
 fn error(status: u16, remark: &str, messages: &[&str]) -> ResponseTemplate {
     ResponseTemplate::new(status)
-        .set_body_json(json!({"status": "error", "remark": remark, "message": messages}))
+        .set_body_json(json!({"remark": remark, "status": "error", "message": messages}))
+}
+
+/// A controller's refusal as the real server sends it: HTTP 200.
+fn refused(remark: &str, messages: &[&str]) -> ResponseTemplate {
+    error(200, remark, messages)
+}
+
+/// An HTML page with its status (a web server's, a proxy's, Laravel's).
+fn page(status: u16, html: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .insert_header("content-type", "text/html; charset=utf-8")
+        .set_body_string(html)
 }
 
 fn template() -> SendTemplate {
@@ -37,6 +53,8 @@ fn template() -> SendTemplate {
         to: phone(),
         from_number: None,
         template_id: 12,
+        body_variables: vec!["Ana".into(), "A-1".into()],
+        header_variables: vec!["Spring".into()],
     }
 }
 
@@ -57,7 +75,7 @@ async fn every_endpoint_sends_its_method_path_headers_and_fields() {
     let img = dir.path().join("photo.jpg");
     std::fs::write(&img, b"\xff\xd8jpeg-bytes").unwrap();
 
-    c.template_list().await.unwrap();
+    c.template_list(None, None).await.unwrap();
     c.contact_list(&ContactQuery {
         page: Some(2),
         paginate: Some(50),
@@ -67,6 +85,7 @@ async fn every_endpoint_sends_its_method_path_headers_and_fields() {
     .unwrap();
     let mut contact = ContactForm::new("Jo", "Doe", phone());
     contact.city = Some("Dhaka".into());
+    contact.zip = Some("1207".into());
     contact.profile_image = Some(MediaFile::new(MediaKind::Image, &img).unwrap());
     c.contact_store(&contact).await.unwrap();
     c.contact_update(7, &ContactForm::new("Jo", "Roe", phone()))
@@ -77,6 +96,7 @@ async fn every_endpoint_sends_its_method_path_headers_and_fields() {
         status: Some(ConversationStatus::Pending),
         page: None,
         paginate: Some(20),
+        search: Some("1988".into()),
     })
     .await
     .unwrap();
@@ -138,7 +158,7 @@ async fn every_endpoint_sends_its_method_path_headers_and_fields() {
             (
                 "GET".into(),
                 "/external-api/inbox/conversation-list".into(),
-                q("status=2&paginate=20")
+                q("status=2&paginate=20&search=1988")
             ),
             (
                 "GET".into(),
@@ -200,12 +220,14 @@ async fn every_endpoint_sends_its_method_path_headers_and_fields() {
     let store = fields(2).await;
     assert_eq!(
         names(&store),
-        "firstname,lastname,mobile_code,mobile,city,profile_image"
+        "firstname,lastname,mobile_code,mobile,city,post_code,profile_image",
+        "the postal code is the server's post_code"
     );
     assert_eq!(store[2].1.text(), "880");
     assert_eq!(store[3].1.text(), "1988123456");
-    assert_eq!(store[5].1.file_name.as_deref(), Some("photo.jpg"));
-    assert_eq!(store[5].1.content_type.as_deref(), Some("image/jpeg"));
+    assert_eq!(store[5].1.text(), "1207");
+    assert_eq!(store[6].1.file_name.as_deref(), Some("photo.jpg"));
+    assert_eq!(store[6].1.content_type.as_deref(), Some("image/jpeg"));
 
     let update = fields(3).await;
     assert_eq!(names(&update), "firstname,lastname,mobile_code,mobile");
@@ -216,8 +238,13 @@ async fn every_endpoint_sends_its_method_path_headers_and_fields() {
     assert_eq!(status[0].1.text(), "3");
 
     let tpl = fields(8).await;
-    assert_eq!(names(&tpl), "mobile_code,mobile,from_number,template_id");
+    assert_eq!(
+        names(&tpl),
+        "mobile_code,mobile,from_number,template_id,body_variables[],body_variables[],header_variables[]"
+    );
     assert_eq!(tpl[3].1.text(), "12");
+    let values: Vec<&str> = tpl[4..].iter().map(|(_, p)| p.text()).collect();
+    assert_eq!(values, ["Ana", "A-1", "Spring"]);
 
     let msg = fields(9).await;
     assert_eq!(
@@ -236,144 +263,700 @@ async fn every_endpoint_sends_its_method_path_headers_and_fields() {
 #[tokio::test]
 async fn a_base_url_without_a_path_works_too() {
     let server = server_answering(success("template_list")).await;
-    let env = client(&server.uri()).template_list().await.unwrap();
+    let env = client(&server.uri())
+        .template_list(None, None)
+        .await
+        .unwrap();
     assert_eq!(env.remark, "template_list");
     let reqs = server.received_requests().await.unwrap();
     assert_eq!(reqs[0].url.path(), "/inbox/template-list");
 }
 
+#[tokio::test]
+async fn the_template_send_repeats_its_variable_fields_in_order() {
+    let server = server_answering(refused(
+        "exception",
+        &["Undefined variable $conversationId"],
+    ))
+    .await;
+    let c = client(&server.uri());
+    let t = SendTemplate {
+        body_variables: vec![
+            "first".into(),
+            "".into(),
+            "{{ contactName }}".into(),
+            "fourth, with a comma".into(),
+        ],
+        header_variables: vec!["H1".into(), "H2".into()],
+        ..template()
+    };
+    let o = c.send_template(&t).await;
+    assert_eq!(o.class(), OutcomeClass::Success, "{o:?}");
+    let none = SendTemplate {
+        body_variables: Vec::new(),
+        header_variables: Vec::new(),
+        ..template()
+    };
+    c.send_template(&none).await;
+
+    let reqs = server.received_requests().await.unwrap();
+    let fields: Vec<(String, String)> = parts(&reqs[0])
+        .await
+        .into_iter()
+        .map(|p| (p.name.clone(), p.text().to_owned()))
+        .collect();
+    let of = |name: &str| -> Vec<&str> {
+        fields
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    assert_eq!(
+        of("body_variables[]"),
+        ["first", "", "{{ contactName }}", "fourth, with a comma"],
+        "one repeated field per value, in order, sent as given"
+    );
+    assert_eq!(of("header_variables[]"), ["H1", "H2"]);
+    assert!(of("body_variables").is_empty() && of("header_variables").is_empty());
+    assert_eq!(of("template_id"), ["12"]);
+    assert!(
+        of("testmplate_id").is_empty(),
+        "not the vendor example's typo"
+    );
+
+    let bare: Vec<String> = parts(&reqs[1]).await.into_iter().map(|p| p.name).collect();
+    assert_eq!(
+        bare,
+        ["mobile_code", "mobile", "template_id"],
+        "no empty variable fields"
+    );
+}
+
+/// Serves `total` items of `key` as Laravel's paginator at `per_page` a
+/// page, whatever `paginate` the client asks for, with page links that lead
+/// elsewhere (following them would fail). Pages past the last are served too,
+/// so reading too far would show.
+struct Paginator {
+    key: &'static str,
+    total: u64,
+    per_page: u64,
+}
+
+impl Respond for Paginator {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let page: u64 = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "page")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(1);
+        let last = self.total.div_ceil(self.per_page).max(1);
+        let first_id = (page - 1) * self.per_page + 1;
+        let items: Vec<Value> = (first_id..first_id + self.per_page)
+            .map(|id| {
+                json!({"id": id, "name": format!("t{id}"), "status": id % 4, "language_id": 1,
+                    "body": if id % 2 == 0 { "Hi {{1}}" } else { "Hello" }, "header": null,
+                    "contact": {"mobile": "1988"}})
+            })
+            .filter(|v| v["id"].as_u64().unwrap() <= self.total || page > last)
+            .collect();
+        let elsewhere = |p: u64| format!("http://elsewhere.invalid/list?page={p}");
+        ResponseTemplate::new(200).set_body_json(json!({
+            "remark": "inbox", "status": "success", "message": ["fetched"],
+            "data": {self.key: {
+                "current_page": page, "data": items, "first_page_url": elsewhere(1),
+                "from": first_id, "last_page": last, "last_page_url": elsewhere(last),
+                "links": [], "next_page_url": (page < last).then(|| elsewhere(page + 1)),
+                "path": "http://elsewhere.invalid/list", "per_page": self.per_page,
+                "prev_page_url": null, "to": first_id + self.per_page - 1, "total": self.total,
+            }}
+        }))
+    }
+}
+
+/// The query of every request `server` received, in order.
+async fn queries(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{}?{}", r.url.path(), r.url.query().unwrap_or("")))
+        .collect()
+}
+
+#[tokio::test]
+async fn templates_builds_each_page_request_itself_and_stops_at_the_last_page() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/external-api/inbox/template-list"))
+        .respond_with(Paginator {
+            key: "templates",
+            total: 45,
+            per_page: 20,
+        })
+        .mount(&server)
+        .await;
+    let c = client(&format!("{}/external-api", server.uri()));
+    let list = c.templates().await.unwrap();
+    assert_eq!(
+        list.len(),
+        45,
+        "every page, whatever page size the server picked"
+    );
+    let ids: Vec<i64> = list.iter().map(|t| t.id).collect();
+    assert_eq!(ids, (1..=45).collect::<Vec<_>>());
+    assert_eq!(list[3].status, TemplateStatus::Pending, "status 0");
+    assert_eq!(list[0].status, TemplateStatus::Approved, "status 1");
+    assert_eq!((list[1].body_params, list[0].body_params), (1, 0));
+    let asked = queries(&server).await;
+    let p = |n: u32| format!("/external-api/inbox/template-list?page={n}&paginate=100");
+    assert_eq!(
+        asked,
+        [p(1), p(2), p(3)],
+        "built here, not from next_page_url, and no page 4"
+    );
+}
+
+#[tokio::test]
+async fn contacts_and_conversations_matching_keep_search_on_every_page() {
+    let server = MockServer::start().await;
+    Mock::given(path("/contact/list"))
+        .respond_with(Paginator {
+            key: "contacts",
+            total: 7,
+            per_page: 3,
+        })
+        .mount(&server)
+        .await;
+    Mock::given(path("/inbox/conversation-list"))
+        .respond_with(Paginator {
+            key: "conversation",
+            total: 2,
+            per_page: 3,
+        })
+        .mount(&server)
+        .await;
+    let c = client(&server.uri());
+    assert_eq!(c.contacts_matching("1988 12").await.unwrap().len(), 7);
+    assert_eq!(c.conversations_matching("1988").await.unwrap().len(), 2);
+    let asked = queries(&server).await;
+    assert_eq!(
+        asked,
+        [
+            "/contact/list?page=1&paginate=100&search=1988+12",
+            "/contact/list?page=2&paginate=100&search=1988+12",
+            "/contact/list?page=3&paginate=100&search=1988+12",
+            "/inbox/conversation-list?page=1&paginate=100&search=1988",
+        ]
+    );
+}
+
+/// `data.templates` that is not a paginator, for each way it can be wrong.
+fn not_paginators() -> Vec<(&'static str, ResponseTemplate)> {
+    let with = |data: Value| {
+        ResponseTemplate::new(200).set_body_json(
+            json!({"remark": "inbox", "status": "success", "message": ["ok"], "data": data}),
+        )
+    };
+    vec![
+        ("no data", success_without_data()),
+        ("no templates", with(json!({"contacts": []}))),
+        ("a string", with(json!({"templates": "none"}))),
+        ("a number", with(json!({"templates": 3}))),
+        ("null", with(json!({"templates": null}))),
+        (
+            "an object without data",
+            with(json!({"templates": {"current_page": 1}})),
+        ),
+        (
+            "data not a list",
+            with(json!({"templates": {"data": {"id": 1}}})),
+        ),
+        (
+            "data a string",
+            with(json!({"templates": {"data": "x", "last_page": 2}})),
+        ),
+    ]
+}
+
+fn success_without_data() -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"remark": "inbox", "status": "success", "message": ["ok"]}))
+}
+
+#[tokio::test]
+async fn a_list_answer_that_is_not_a_paginator_is_an_error_not_a_panic() {
+    let server = MockServer::start().await;
+    let c = client(&server.uri());
+    for (name, answer) in not_paginators() {
+        server.reset().await;
+        Mock::given(any()).respond_with(answer).mount(&server).await;
+        let err = c.templates().await.expect_err(name);
+        match &err {
+            WuttError::UnexpectedData(reason) => {
+                assert!(reason.contains("data.templates"), "{name}: {reason}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        assert_eq!(err.class(), Some(OutcomeClass::Ambiguous), "{name}");
+        assert_eq!(
+            queries(&server).await.len(),
+            1,
+            "{name}: one page asked, then stopped"
+        );
+    }
+    // A bare list is taken as a list of one page.
+    server.reset().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"remark": "inbox",
+            "status": "success", "data": {"templates": [{"id": 4, "status": 1}]}})),
+        )
+        .mount(&server)
+        .await;
+    let list = c.templates().await.unwrap();
+    assert_eq!(list.iter().map(|t| t.id).collect::<Vec<_>>(), [4]);
+}
+
+#[tokio::test]
+async fn a_list_that_is_not_a_paginator_says_so_in_its_error_message() {
+    let server = MockServer::start().await;
+    let c = client(&server.uri());
+    for (name, answer) in not_paginators() {
+        server.reset().await;
+        Mock::given(any()).respond_with(answer).mount(&server).await;
+        let shown = c.templates().await.expect_err(name).to_string();
+        assert!(
+            shown.contains("data.templates") && !shown.contains("empty body"),
+            "{name}: the message hides why the list was refused: {shown:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- outcomes
 
 #[tokio::test]
-async fn every_http_answer_gets_its_class() {
+async fn every_http_answer_gets_its_row_and_class() {
     use OutcomeClass::*;
     let whitelist = [
         "Access to this API endpoint is restricted to IP addresses that have been explicitly whitelisted.",
         "In order to access this API endpoint, please add your IP address (1.2.3.4) to the white list from the user dashboard.",
     ];
-    let cases: Vec<(&str, ResponseTemplate, OutcomeClass)> = vec![
-        ("success", success("message_sent"), Success),
+    let wa = |code: u32, template_form: bool| {
+        let e = wutt_campaign::wutt::whatsapp::by_code(code).unwrap();
+        let text = if template_form {
+            e.template_form().to_owned()
+        } else {
+            e.text_form()
+        };
+        refused("exception", &[&text])
+    };
+    let nginx = |code: u16, reason: &str| {
+        page(
+            code,
+            &format!(
+                "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+            ),
+        )
+    };
+    let cases: Vec<(&str, ResponseTemplate, &str, OutcomeClass)> = vec![
+        // Sent.
+        ("text sent", success("success"), "success", Success),
         (
-            "secret required",
-            error(401, "Unauthorized", &["The client secret is required"]),
+            "template sent, fixed server",
+            success("template_sent"),
+            "success",
+            Success,
+        ),
+        (
+            "template sent, public server",
+            refused("exception", &["Undefined variable $conversationId"]),
+            "template-sent-answer-defect",
+            Success,
+        ),
+        // The middleware: 401 for every authentication failure.
+        (
+            "no client id",
+            error(401, "Unauthorized", &["The client id is required"]),
+            "unauthorized",
             AccountRefused,
         ),
         (
             "bad credentials",
-            error(401, "Unauthorized", &["Invalid client credentials"]),
-            AccountRefused,
-        ),
-        (
-            "401 html",
-            ResponseTemplate::new(401).set_body_string("<h1>no</h1>"),
+            error(401, "Unauthorized", &["Invalid credentials"]),
+            "unauthorized",
             AccountRefused,
         ),
         (
             "ip whitelist",
-            error(403, "Unauthorized", &whitelist),
+            error(401, "Unauthorized", &whitelist),
+            "unauthorized",
             AccountRefused,
         ),
+        (
+            "401 html",
+            page(401, "<h1>no</h1>"),
+            "unauthorized",
+            AccountRefused,
+        ),
+        (
+            "Unauthorized with 200",
+            refused("Unauthorized", &["Invalid credentials"]),
+            "remark-unauthorized",
+            AccountRefused,
+        ),
+        (
+            "no plan",
+            refused(
+                "subscription_required",
+                &["You cannot proceed without an active plan. Please purchase a plan to continue"],
+            ),
+            "no-active-plan",
+            AccountRefused,
+        ),
+        (
+            "plan expired",
+            refused(
+                "subscription_required",
+                &["Your plan has expired. Please renew or purchase a new plan to regain access."],
+            ),
+            "no-active-plan",
+            AccountRefused,
+        ),
+        (
+            "no API in the plan",
+            refused(
+                "not_available",
+                &["Your current plan does not support API access. Please upgrade your plan."],
+            ),
+            "api-not-in-plan",
+            AccountRefused,
+        ),
+        (
+            "no user",
+            refused("user_error", &["No user found for provided credentials"]),
+            "no-user",
+            AccountRefused,
+        ),
+        // The controllers: HTTP 200 envelopes.
         (
             "not connected",
-            error(
-                403,
-                "whatsapp_not_connected",
-                &["WhatsApp account is not connected"],
-            ),
+            refused("not_found", &["Please connect your whatsapp account first"]),
+            "whatsapp-not-connected",
             AccountRefused,
         ),
         (
-            "plan",
-            error(403, "plan_inactive", &["Your plan is inactive"]),
-            AccountRefused,
+            "from_number",
+            refused("not_found", &["The whatsapp account is not found"]),
+            "unknown-from-number",
+            CampaignRefused,
         ),
         (
-            "template missing",
-            error(
-                422,
-                "template_not_found",
-                &["The selected template does not exist"],
-            ),
-            AccountRefused,
-        ),
-        (
-            "template unapproved",
-            error(
-                422,
-                "template_not_approved",
-                &["The selected template is not approved"],
-            ),
-            AccountRefused,
-        ),
-        (
-            "validation",
-            error(422, "validation_error", &["The mobile field is required."]),
-            Rejected,
-        ),
-        (
-            "invalid number",
-            error(422, "invalid_number", &["The mobile number is invalid"]),
-            Rejected,
+            "template",
+            refused("not_found", &["The template is not found"]),
+            "template-not-found",
+            CampaignRefused,
         ),
         (
             "blocked",
-            error(422, "blocked_contact", &["This contact is blocked"]),
+            refused(
+                "not_found",
+                &[
+                    "You cannot send or receive messages with this contact because they have been blocked.",
+                ],
+            ),
+            "blocked-contact",
             Rejected,
         ),
-        ("400", error(400, "bad_request", &["Bad request"]), Rejected),
         (
-            "404 envelope",
-            error(404, "not_found", &["Contact not found"]),
-            Rejected,
+            "cta",
+            refused("not_found", &["The cta url is not found"]),
+            "cta-url-not-found",
+            CampaignRefused,
         ),
         (
-            "404 html: wrong base URL",
-            ResponseTemplate::new(404).set_body_string("<html>Not Found</html>"),
+            "list",
+            refused("not_found", &["The interactive list is not found"]),
+            "list-not-found",
+            CampaignRefused,
+        ),
+        (
+            "interactive",
+            refused(
+                "not_found",
+                &[
+                    "Your current plan does not support interactive messages. Please upgrade your plan.",
+                ],
+            ),
+            "interactive-not-in-plan",
+            CampaignRefused,
+        ),
+        (
+            "unknown route under the prefix",
+            error(
+                404,
+                "not_found",
+                &["The route external-api/v2/inbox/send-template-message could not be found."],
+            ),
+            "no-such-route",
             AccountRefused,
         ),
-        ("200 error envelope", error(200, "odd", &["no"]), Rejected),
         (
-            "500 json",
-            error(500, "server_error", &["Server error"]),
-            Transient,
+            "other not found",
+            refused("not_found", &["The conversation is not found"]),
+            "other-not-found",
+            CampaignRefused,
         ),
         (
-            "502 html",
-            ResponseTemplate::new(502)
-                .set_body_string("<html><body><h1>502 Bad Gateway</h1></body></html>"),
+            "mobile",
+            refused("validation_error", &["The mobile format is invalid."]),
+            "mobile-refused",
+            Rejected,
+        ),
+        (
+            "template id",
+            refused("validation_error", &["The template id field is required."]),
+            "request-refused",
+            CampaignRefused,
+        ),
+        (
+            "wrong method",
+            refused(
+                "exception",
+                &[
+                    "The GET method is not supported for route external-api/inbox/send-message. Supported methods: POST.",
+                ],
+            ),
+            "method-not-supported",
+            AccountRefused,
+        ),
+        (
+            "text to a non-contact",
+            refused(
+                "exception",
+                &["Attempt to read property \"mobileNumber\" on null"],
+            ),
+            "text-to-non-contact",
+            Rejected,
+        ),
+        // WhatsApp's own errors, in the text and the template form.
+        (
+            "130429 text",
+            wa(130429, false),
+            "whatsapp-throughput",
+            Throttled,
+        ),
+        (
+            "130429 template",
+            wa(130429, true),
+            "whatsapp-throughput",
+            Throttled,
+        ),
+        (
+            "131056 text",
+            wa(131056, false),
+            "whatsapp-pair-rate",
+            RecipientThrottled,
+        ),
+        (
+            "131056 template",
+            wa(131056, true),
+            "whatsapp-pair-rate",
+            RecipientThrottled,
+        ),
+        (
+            "131047 text",
+            wa(131047, false),
+            "whatsapp-recipient",
+            Rejected,
+        ),
+        (
+            "131026 template",
+            wa(131026, true),
+            "whatsapp-recipient",
+            Rejected,
+        ),
+        (
+            "132000 template",
+            wa(132000, true),
+            "whatsapp-campaign",
+            CampaignRefused,
+        ),
+        (
+            "132015 text",
+            wa(132015, false),
+            "whatsapp-campaign",
+            CampaignRefused,
+        ),
+        (
+            "190 text",
+            refused(
+                "exception",
+                &[
+                    "Error validating access token: Session has expired on Tuesday, 01-Dec-26 10:00:00 UTC. The current time is Tuesday, 01-Dec-26 11:00:00 UTC.",
+                ],
+            ),
+            "whatsapp-account",
+            AccountRefused,
+        ),
+        (
+            "190 template",
+            wa(190, true),
+            "whatsapp-account",
+            AccountRefused,
+        ),
+        (
+            "131000 text",
+            wa(131000, false),
+            "whatsapp-transient",
             Transient,
         ),
-        ("503 empty", ResponseTemplate::new(503), Transient),
+        // Exceptions that do not say whether WhatsApp was called.
         (
-            "504",
-            ResponseTemplate::new(504).set_body_string("gateway timeout"),
+            "bare something went wrong",
+            refused("exception", &["Something went wrong"]),
+            "unknown-exception",
             Ambiguous,
         ),
-        ("empty 200", ResponseTemplate::new(200), Ambiguous),
+        (
+            "curl timeout",
+            refused(
+                "exception",
+                &[
+                    "cURL error 28: Operation timed out after 30001 milliseconds with 0 bytes received",
+                ],
+            ),
+            "unknown-exception",
+            Ambiguous,
+        ),
+        // In front of the application.
+        (
+            "proxy 429",
+            nginx(429, "Too Many Requests"),
+            "too-many-requests",
+            Throttled,
+        ),
+        (
+            "maintenance",
+            page(503, "<title>Service Unavailable</title>"),
+            "maintenance",
+            Transient,
+        ),
+        (
+            "503 empty",
+            ResponseTemplate::new(503),
+            "maintenance",
+            Transient,
+        ),
+        (
+            "500 page",
+            page(500, "<title> Wutt - 500</title>"),
+            "server-error",
+            Ambiguous,
+        ),
+        ("502", nginx(502, "Bad Gateway"), "server-error", Ambiguous),
+        (
+            "504",
+            nginx(504, "Gateway Time-out"),
+            "server-error",
+            Ambiguous,
+        ),
+        (
+            "408",
+            nginx(408, "Request Timeout"),
+            "request-timeout",
+            Transient,
+        ),
+        (
+            "403 firewall",
+            nginx(403, "Forbidden"),
+            "forbidden",
+            AccountRefused,
+        ),
+        (
+            "redirect",
+            ResponseTemplate::new(302).insert_header("location", "https://www.wutt.net/login"),
+            "redirected",
+            AccountRefused,
+        ),
+        (
+            "404 page: wrong base URL",
+            page(404, "<html>Not Found</html>"),
+            "no-such-endpoint",
+            AccountRefused,
+        ),
+        (
+            "405 page",
+            page(405, "<title>Method Not Allowed</title>"),
+            "no-such-endpoint",
+            AccountRefused,
+        ),
+        (
+            "400 envelope",
+            error(400, "bad_request", &["Bad request"]),
+            "client-error",
+            Rejected,
+        ),
+        (
+            "413 page",
+            nginx(413, "Request Entity Too Large"),
+            "client-error",
+            Rejected,
+        ),
+        (
+            "contact limit",
+            refused(
+                "contact_limit_error",
+                &[
+                    "You\u{2019}ve reached your  contact limit. Please upgrade your plan to continue.",
+                ],
+            ),
+            "contact-limit",
+            CampaignRefused,
+        ),
+        // A yes we cannot read.
+        (
+            "unknown remark",
+            refused("contact_error", &["Unable to delete contact with messages"]),
+            "unreadable-2xx",
+            Ambiguous,
+        ),
+        (
+            "empty 200",
+            ResponseTemplate::new(200),
+            "unreadable-2xx",
+            Ambiguous,
+        ),
         (
             "html 200",
-            ResponseTemplate::new(200).set_body_string("<html>ok</html>"),
+            page(200, "<html>ok</html>"),
+            "unreadable-2xx",
             Ambiguous,
         ),
         (
             "truncated json 200",
             ResponseTemplate::new(200).set_body_string(r#"{"status":"success","remark":"mess"#),
+            "unreadable-2xx",
             Ambiguous,
         ),
         (
             "other json 200",
             ResponseTemplate::new(200).set_body_json(json!({"ok": true})),
+            "unreadable-2xx",
             Ambiguous,
         ),
         (
             "json array 200",
             ResponseTemplate::new(200).set_body_json(json!([1, 2])),
+            "unreadable-2xx",
             Ambiguous,
         ),
     ];
     let server = MockServer::start().await;
     let c = client(&server.uri());
-    for (name, answer, expected) in cases {
+    for (name, answer, row, expected) in cases {
         server.reset().await;
         Mock::given(method("POST"))
             .and(path("/inbox/send-template-message"))
@@ -382,8 +965,9 @@ async fn every_http_answer_gets_its_class() {
             .mount(&server)
             .await;
         let o = c.send_template(&template()).await;
+        let decided = rule_of(o.reply()).map(|r| r.name);
+        assert_eq!(decided, Some(row), "{name}: {o:?}");
         assert_eq!(o.class(), expected, "{name}: {o:?}");
-        assert!(o.reply().http_status.is_some(), "{name}");
         if o.reply().envelope.is_none() {
             let err = o.reply().error.as_deref().unwrap_or_default();
             assert!(err.starts_with("HTTP "), "{name}: {err}");
@@ -394,7 +978,7 @@ async fn every_http_answer_gets_its_class() {
 
 #[tokio::test]
 async fn success_keeps_the_envelope() {
-    let server = server_answering(success("message_sent")).await;
+    let server = server_answering(success("success")).await;
     let o = client(&server.uri())
         .send_message(&SendMessage::text(phone(), "hi"))
         .await;
@@ -403,7 +987,7 @@ async fn success_keeps_the_envelope() {
     };
     assert_eq!(reply.http_status, Some(200));
     let env = reply.envelope.unwrap();
-    assert_eq!(env.remark, "message_sent");
+    assert_eq!(env.remark, "success");
     assert_eq!(env.data.unwrap()["message_id"], "wamid.1");
 }
 
@@ -510,7 +1094,7 @@ async fn a_server_that_never_answers_times_out_as_ambiguous() {
     let o = c.send_template(&template()).await;
     assert_eq!(o.class(), OutcomeClass::Ambiguous, "{o:?}");
     assert_eq!(o.reply().http_status, None);
-    let err = c.template_list().await.unwrap_err();
+    let err = c.template_list(None, None).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -530,7 +1114,7 @@ async fn connection_refused_is_transient() {
     let c = client(&format!("http://{addr}"));
     let o = c.send_message(&SendMessage::text(phone(), "hi")).await;
     assert_eq!(o.class(), OutcomeClass::Transient, "{o:?}");
-    let err = c.template_list().await.unwrap_err();
+    let err = c.template_list(None, None).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -569,7 +1153,7 @@ async fn an_answer_over_the_cap_is_not_read_whole() {
     assert_eq!(o.class(), OutcomeClass::Ambiguous, "{o:?}");
     assert!(o.reply().error.as_deref().unwrap().contains("larger than"));
     assert_eq!(o.reply().body_excerpt.as_deref().unwrap().len(), 512);
-    let err = c.template_list().await.unwrap_err();
+    let err = c.template_list(None, None).await.unwrap_err();
     assert!(
         matches!(&err, WuttError::NotEnvelope { http_status: 200, excerpt, .. } if excerpt.len() == 512),
         "{err}"
@@ -581,7 +1165,7 @@ async fn non_send_endpoints_give_meaningful_errors() {
     let server = MockServer::start().await;
     let c = client(&server.uri());
     Mock::given(any())
-        .respond_with(error(401, "Unauthorized", &["Invalid client credentials"]))
+        .respond_with(error(401, "Unauthorized", &["Invalid credentials"]))
         .mount(&server)
         .await;
     let err = c.contact_list(&ContactQuery::default()).await.unwrap_err();
@@ -590,7 +1174,22 @@ async fn non_send_endpoints_give_meaningful_errors() {
         "{err:?}"
     );
     assert_eq!(err.class(), Some(OutcomeClass::AccountRefused));
-    assert!(err.to_string().contains("Invalid client credentials"));
+    assert!(err.to_string().contains("Invalid credentials"));
+    assert!(err.hint().unwrap().contains("WUTT_CLIENT_SECRET"));
+
+    // A refusal is an error even though it came with HTTP 200.
+    server.reset().await;
+    Mock::given(any())
+        .respond_with(refused("not_found", &["Conversation not found"]))
+        .mount(&server)
+        .await;
+    let err = c.conversation_details(9).await.unwrap_err();
+    assert!(
+        matches!(&err, WuttError::Api { http_status: 200, envelope } if envelope.remark == "not_found"),
+        "{err:?}"
+    );
+    assert_eq!(err.class(), Some(OutcomeClass::CampaignRefused));
+    assert!(err.to_string().contains("Conversation not found"), "{err}");
 
     server.reset().await;
     Mock::given(any())
@@ -602,7 +1201,8 @@ async fn non_send_endpoints_give_meaningful_errors() {
         matches!(&err, WuttError::NotEnvelope { http_status: 502, excerpt, .. } if excerpt.contains("Bad Gateway")),
         "{err:?}"
     );
-    assert_eq!(err.class(), Some(OutcomeClass::Transient));
+    // A proxy that lost the application mid-request: the server may have acted.
+    assert_eq!(err.class(), Some(OutcomeClass::Ambiguous));
 
     // Refused by the client itself: nothing sent.
     server.reset().await;
@@ -625,7 +1225,7 @@ async fn non_send_endpoints_give_meaningful_errors() {
 
 #[tokio::test]
 async fn bad_media_and_bad_requests_never_reach_the_api() {
-    let server = server_answering(success("message_sent")).await;
+    let server = server_answering(success("success")).await;
     let c = client(&server.uri());
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.png");
@@ -760,10 +1360,11 @@ async fn the_secret_appears_in_no_log_error_or_debug_output() {
     said.push(format!("{:?}", c.config()));
     said.push(format!("{c:?}"));
     let answers = vec![
-        success("message_sent"),
-        error(401, "Unauthorized", &["Invalid client credentials"]),
+        success("success"),
+        error(401, "Unauthorized", &["Invalid credentials"]),
         // A server that echoes the secret back must not get it into our records.
-        error(422, "validation_error", &[&format!("bad secret {SECRET}")]),
+        refused("validation_error", &[&format!("bad secret {SECRET}")]),
+        refused("exception", &[&format!("cURL error 6: {SECRET}")]),
         ResponseTemplate::new(502).set_body_string(format!("<html>{SECRET}</html>")),
         ResponseTemplate::new(200).set_body_string(format!("{{\"secret\":\"{SECRET}\"")),
         // The secret straddles the end of the 512-byte excerpt kept of the body.
@@ -778,7 +1379,7 @@ async fn the_secret_appears_in_no_log_error_or_debug_output() {
             "{:?}",
             c.send_message(&SendMessage::text(phone(), "hi")).await
         ));
-        match c.template_list().await {
+        match c.template_list(None, None).await {
             Ok(env) => said.push(format!("{env:?}")),
             Err(e) => said.push(format!("{e} {e:?}")),
         }
@@ -786,15 +1387,12 @@ async fn the_secret_appears_in_no_log_error_or_debug_output() {
     let refused = client(&format!("http://{}", closed_port().await));
     let o = refused.send_template(&template()).await;
     said.push(format!("{o:?}"));
-    let e = refused.template_list().await.unwrap_err();
+    let e = refused.template_list(None, None).await.unwrap_err();
     said.push(format!("{e} {e:?}"));
     let o = refused.send_message(&SendMessage::default()).await;
     said.push(format!("{o:?}"));
 
-    assert!(
-        said.iter()
-            .any(|s| s.contains("Invalid client credentials"))
-    );
+    assert!(said.iter().any(|s| s.contains("Invalid credentials")));
     for s in &said {
         assert!(!s.contains(SECRET), "secret leaked in: {s}");
         assert!(

@@ -108,10 +108,11 @@ pub struct PageArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StatusArg {
+    /// No status (0).
+    None,
     Done,
     Pending,
     Important,
-    Unread,
 }
 
 impl From<StatusArg> for ConversationStatus {
@@ -120,7 +121,7 @@ impl From<StatusArg> for ConversationStatus {
             StatusArg::Done => ConversationStatus::Done,
             StatusArg::Pending => ConversationStatus::Pending,
             StatusArg::Important => ConversationStatus::Important,
-            StatusArg::Unread => ConversationStatus::Unread,
+            StatusArg::None => ConversationStatus::NoStatus,
         }
     }
 }
@@ -263,6 +264,15 @@ pub async fn exec_conversations(s: &Settings, cmd: ConversationsCommand) -> anyh
 }
 
 pub async fn exec_send(s: &Settings, args: SendArgs) -> anyhow::Result<Exit> {
+    if args.template.is_none()
+        && !(args.body_variable.is_empty() && args.header_variable.is_empty())
+    {
+        return Err(ConfigError(
+            "--body-variable and --header-variable fill a template's {{n}}: they need --template"
+                .into(),
+        )
+        .into());
+    }
     let client = s.client()?;
     let to = parse_phone("--to", &args.to)?;
     let outcome = match args.template {

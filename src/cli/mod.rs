@@ -174,6 +174,13 @@ pub enum Exit {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    // Output piped into `head` ends quietly, as other command-line tools do,
+    // instead of a panic on the broken pipe.
+    // SAFETY: restoring the default action of a signal at start-up, before
+    // any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

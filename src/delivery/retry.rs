@@ -187,6 +187,13 @@ pub fn refusal(outcome: &Outcome) -> Option<Pause> {
     })
 }
 
+/// Whether the server could not find the WhatsApp number a send went from
+/// (with no `from_number` given, that is the account's default: none is
+/// connected).
+pub fn asked_for_a_number(outcome: &Outcome) -> bool {
+    outcome::rule_of(outcome.reply()).is_some_and(|r| r.name == "unknown-from-number")
+}
+
 /// "account refused: the server said "…" — what to do".
 fn pause_reason(scope: PauseScope, reply: &Reply, hint: Option<&str>, words: &str) -> String {
     let who = match scope {

@@ -209,6 +209,7 @@ async fn send_one(
         None
     });
     let from_number = r.from_number.clone().or_else(|| c.from_number.clone());
+    let default_number = from_number.is_none();
     let outcome = match template {
         Some(template_id) => {
             shared
@@ -268,6 +269,13 @@ async fn send_one(
     {
         d.resolution = claim::Resolution::Requeue;
         d.pause = Some(pause);
+    }
+    if default_number && retry::asked_for_a_number(&outcome) {
+        // No from_number was given: the account has no WhatsApp number at all.
+        d.pause = Some(Pause {
+            scope: PauseScope::Account,
+            reason: "account refused: the server said \"The whatsapp account is not found\" — no WhatsApp number is connected to the account: connect one in the Wutt dashboard, then resume the paused campaigns".into(),
+        });
     }
     shared.stats.count(&d.resolution);
     ctx.stats.count(&d.resolution);

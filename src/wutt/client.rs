@@ -80,6 +80,10 @@ pub enum WuttError {
         /// The first bytes of the body (at most 512, valid UTF-8).
         excerpt: String,
     },
+    /// A success envelope whose `data` is not what the endpoint gives (a list
+    /// answer that is not a paginator, a page other than the one asked for).
+    #[error("Wutt answered with data the client cannot read: {0}")]
+    UnexpectedData(String),
     /// An error envelope (or a success envelope with a non-2xx status).
     #[error("Wutt refused (HTTP {http_status}, {}): {}", envelope.remark, envelope.text())]
     Api {
@@ -147,6 +151,14 @@ impl WuttError {
                     ..Reply::default()
                 },
             ),
+            WuttError::UnexpectedData(reason) => (
+                None,
+                Reply {
+                    http_status: Some(200),
+                    error: Some(reason),
+                    ..Reply::default()
+                },
+            ),
             other @ (WuttError::InvalidRequest(_) | WuttError::Media(_)) => {
                 return Outcome::not_sent(other.to_string());
             }
@@ -166,6 +178,10 @@ impl WuttError {
             WuttError::Transport { kind, .. } => Observation::Transport(*kind),
             WuttError::NotEnvelope { http_status, .. } => Observation::Answer {
                 http_status: *http_status,
+                envelope: None,
+            },
+            WuttError::UnexpectedData(_) => Observation::Answer {
+                http_status: 200,
                 envelope: None,
             },
             WuttError::Api {
@@ -305,13 +321,16 @@ impl Client {
         let mut items = Vec::new();
         for number in 1..=MAX_PAGES {
             let env = fetch(number).await?;
-            let page =
-                Page::parse(env.data.as_ref(), key).map_err(|reason| WuttError::NotEnvelope {
-                    http_status: 200,
-                    reason,
-                    excerpt: String::new(),
-                })?;
-            let more = page.has_next() && page.current_page == u64::from(number);
+            let page = Page::parse(env.data.as_ref(), key).map_err(WuttError::UnexpectedData)?;
+            if page.current_page != u64::from(number) {
+                // A server that ignores `page` would hand the same items over
+                // and over; stop rather than count them twice.
+                return Err(WuttError::UnexpectedData(format!(
+                    "asked for page {number} of the {key} list, the server answered page {}",
+                    page.current_page
+                )));
+            }
+            let more = page.has_next();
             items.extend(page.items);
             if !more {
                 return Ok(items);

@@ -191,6 +191,9 @@ impl MediaKind {
             return Err(self.unreadable(file_name, "not a regular file"));
         }
         let size = meta.len();
+        if size == 0 {
+            return Err(self.unreadable(file_name, "the file is empty"));
+        }
         if size > self.max_bytes() {
             return Err(MediaError::TooLarge {
                 field: self.field(),

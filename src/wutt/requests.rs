@@ -168,13 +168,15 @@ pub struct ConversationQuery {
     pub search: Option<String>,
 }
 
-/// Conversation status codes.
+/// Conversation status codes the server accepts (0–3; the vendor's page also
+/// names 4 "unread", which the server refuses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConversationStatus {
+    /// 0: no status.
+    NoStatus = 0,
     Done = 1,
     Pending = 2,
     Important = 3,
-    Unread = 4,
 }
 
 impl ConversationStatus {
@@ -184,10 +186,10 @@ impl ConversationStatus {
 
     pub fn from_code(code: u8) -> Option<ConversationStatus> {
         [
+            ConversationStatus::NoStatus,
             ConversationStatus::Done,
             ConversationStatus::Pending,
             ConversationStatus::Important,
-            ConversationStatus::Unread,
         ]
         .into_iter()
         .find(|s| s.code() == code)
