@@ -276,6 +276,85 @@ fn placeholder_for_a_missing_column() {
     assert!(problems[0].reason.contains("phone, first"));
 }
 
+#[test]
+fn template_variables_and_contact_names_from_every_spreadsheet_export() {
+    let dir = Dir::new();
+    let manifest = Manifest::load(
+        &dir.write(
+            "list.toml",
+            "template_id = 12\nbody_variables = [\"{{ First Name }}\", \"Order {{order}}\"]\n\
+         header_variables = [\"{{last name}}\"]\ncreate_contacts = true\n"
+                .as_bytes(),
+        ),
+    )
+    .unwrap();
+    let text = "Phone;First Name;Last Name;Order\r\n\
+                +880 1988-123456; José ;Müller;A-1\r\n\
+                +44 7911 123456;Zoë;;B-2\r\n\
+                +1 415 555 2671;Ann;Lee;\"two\r\nlines\"\r\n\
+                +1 415 555 2672;Bo;Lee;\r\n";
+    for enc in ENCODINGS {
+        let planned = load(&dir.write("list.csv", &encode(text, enc)), &manifest)
+            .unwrap_or_else(|p| panic!("{enc:?}: {p:?}"));
+        assert_eq!(planned.len(), 4, "{enc:?}");
+        let p = &planned[0];
+        assert!(matches!(p.verdict, Verdict::Ready(_)), "{enc:?}: {p:?}");
+        assert_eq!(
+            p.body_variables.as_deref(),
+            Some(&["José".to_string(), "Order A-1".to_string()][..]),
+            "{enc:?}"
+        );
+        assert_eq!(
+            p.header_variables.as_deref(),
+            Some(&["Müller".to_string()][..])
+        );
+        assert_eq!(
+            (p.firstname.as_deref(), p.lastname.as_deref()),
+            (Some("José"), Some("Müller"))
+        );
+        let reasons: Vec<String> = planned[1..3]
+            .iter()
+            .map(|p| match &p.verdict {
+                Verdict::Invalid(reason) => reason.clone(),
+                Verdict::Ready(n) => panic!("{enc:?}: ready for {n}"),
+            })
+            .collect();
+        // The empty last name fails the header variable before the contact check.
+        assert_eq!(
+            reasons[0], "header variable 1 ({{last name}}) is empty on this row",
+            "{enc:?}"
+        );
+        assert!(
+            reasons[1].contains("body variable 2 (Order {{order}}) contains a line break"),
+            "{enc:?}: {reasons:?}"
+        );
+        // "Order " alone is not empty: the marketer wrote text around it.
+        assert_eq!(
+            planned[3].body_variables.as_deref(),
+            Some(&["Bo".to_string(), "Order".to_string()][..])
+        );
+    }
+}
+
+#[test]
+fn template_variables_naming_no_column_are_problems_of_the_manifest() {
+    let dir = Dir::new();
+    let path = dir.write("list.csv", b"phone,first\n+8801988123456,Ann\n");
+    let manifest =
+        Manifest::parse("template_id = 3\nbody_variables = [\"{{first}}\", \"{{ order_id }}\"]")
+            .unwrap();
+    let problems = load(&path, &manifest).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].column.as_deref(), Some("body_variables"));
+    assert!(
+        problems[0]
+            .to_string()
+            .contains("variable 2 (\"{{ order_id }}\"): placeholder {{order_id}} names no column; the columns are: phone, first"),
+        "{}",
+        problems[0]
+    );
+}
+
 fn media_problem(dir: &Path, toml: &str) -> String {
     let manifest = Manifest::parse(toml).unwrap();
     let problems = manifest.media(dir).unwrap_err();

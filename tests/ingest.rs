@@ -1,16 +1,24 @@
 //! The drop folder against real PostgreSQL: atomic loads, every row accounted
 //! for, rejections with every problem, duplicates by content, concurrent
-//! runners, the opt-out list, ignored and unsettled files, hostile symlinks and
-//! dry runs. Every test writes its own files into a temporary folder.
+//! runners, the opt-out list, ignored and unsettled files, hostile symlinks,
+//! dry runs, template variables checked against every page of the template
+//! list (the simulator's and a paged stand-in's), and contacts' names. Every
+//! test writes its own files into a temporary folder.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use serde_json::json;
 use sqlx::PgPool;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 use wutt_campaign::campaign::phone::PhoneNumber;
 use wutt_campaign::db::testing::TestDb;
 use wutt_campaign::ingest::{self, CampaignsDir, IngestOptions, LoadOutcome};
 use wutt_campaign::queue::suppress;
+use wutt_campaign::simulator::{
+    TEMPLATE_HEADER_VAR, TEMPLATE_ON_PAGE_3, TEMPLATE_ONE_VAR, TEMPLATE_PENDING, TEMPLATE_TWO_VARS,
+};
 
 fn setup() -> (tempfile::TempDir, CampaignsDir) {
     let tmp = tempfile::tempdir().unwrap();
@@ -530,13 +538,16 @@ async fn a_template_the_account_cannot_send_rejects_the_file() {
     let db = TestDb::new().await;
     let (_tmp, dir) = setup();
     let (sim, client) = sim_client().await;
-    // The simulator seeds template 4 as pending; 99 does not exist.
     for (name, id, says) in [
-        ("draft", 4, "template 4 is not approved"),
+        (
+            "draft",
+            TEMPLATE_PENDING,
+            format!("template {TEMPLATE_PENDING} "),
+        ),
         (
             "ghost",
-            99,
-            "template 99 is not in the account's template list",
+            999_999,
+            "template 999999 is not in the account's template list".to_string(),
         ),
     ] {
         write(&dir.inbox(), &format!("{name}.csv"), &phones_csv(3));
@@ -552,10 +563,582 @@ async fn a_template_the_account_cannot_send_rejects_the_file() {
         assert!(summary.loaded.is_empty(), "{name}: {summary:?}");
         let errors =
             std::fs::read_to_string(dir.rejected().join(format!("{name}.errors.txt"))).unwrap();
-        assert!(errors.contains(says), "{name}: {errors}");
+        assert!(errors.contains(&says), "{name}: {errors}");
+        if name == "draft" {
+            assert!(
+                errors.contains("is not approved (its status is pending)"),
+                "{errors}"
+            );
+        }
     }
     assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 0);
     assert_eq!(count(&db.pool, "SELECT count(*) FROM recipients").await, 0);
     assert!(names(&dir.inbox()).is_empty(), "{:?}", names(&dir.inbox()));
     assert!(sim.messages().is_empty());
+}
+
+/// `n` texts `{{column}}` for a template part that needs `n` variables.
+fn variables_toml(key: &str, n: usize) -> String {
+    let list: Vec<&str> = ["\"{{firstname}}\"", "\"{{order_id}}\"", "\"{{city}}\""]
+        .into_iter()
+        .cycle()
+        .take(n)
+        .collect();
+    format!("{key} = [{}]\n", list.join(", "))
+}
+
+/// `n` rows with a first name, an order id and a city.
+fn orders_csv(n: u32) -> String {
+    let mut s = String::from("phone,firstname,order_id,city\n");
+    for i in 0..n {
+        s.push_str(&format!("+8801712{i:06},Name {i},A-{i},Dhaka\n"));
+    }
+    s
+}
+
+#[tokio::test]
+async fn the_simulator_template_list_is_read_to_its_last_page() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    let (sim, client) = sim_client().await;
+    let list = client.templates().await.unwrap();
+    assert!(list.len() > 40, "{} templates", list.len());
+    let on_page_3 = list
+        .iter()
+        .find(|t| t.id == TEMPLATE_ON_PAGE_3)
+        .expect("the template on page 3 is read");
+    assert!(on_page_3.is_approved(), "{on_page_3:?}");
+    write(&dir.inbox(), "late.csv", &orders_csv(3));
+    write(
+        &dir.inbox(),
+        "late.toml",
+        &format!(
+            "template_id = {TEMPLATE_ON_PAGE_3}\n{}{}",
+            variables_toml("body_variables", on_page_3.body_params),
+            variables_toml("header_variables", on_page_3.header_params)
+        ),
+    );
+    let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), Some(&client))
+        .await
+        .unwrap();
+    assert_eq!(summary.loaded.len(), 1, "{summary:?}");
+    assert_eq!(summary.loaded[0].counts.queued, 3);
+    assert_eq!(summary.loaded[0].template_verified, Some(true));
+    assert!(sim.messages().is_empty(), "loading sends nothing");
+}
+
+#[tokio::test]
+async fn the_simulator_templates_need_their_own_number_of_variables() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    let (_sim, client) = sim_client().await;
+    let list = client.templates().await.unwrap();
+    let find = |id: i64| list.iter().find(|t| t.id == id).unwrap().clone();
+    let (one, two, header) = (
+        find(TEMPLATE_ONE_VAR),
+        find(TEMPLATE_TWO_VARS),
+        find(TEMPLATE_HEADER_VAR),
+    );
+    assert_eq!((one.body_params, two.body_params), (1, 2));
+    assert!(header.header_params >= 1, "{header:?}");
+    let cases = [
+        (
+            "two",
+            format!(
+                "template_id = {}\n{}",
+                two.id,
+                variables_toml("body_variables", 1)
+            ),
+            format!(
+                "template {} {:?} needs 2 body variables, the manifest gives 1 — its body is: {:?}",
+                two.id, two.name, two.body
+            ),
+        ),
+        (
+            "none",
+            format!("template_id = {}\n", one.id),
+            format!(
+                "template {} {:?} needs 1 body variable, the manifest gives 0 — its body is: {:?}",
+                one.id, one.name, one.body
+            ),
+        ),
+        (
+            "header",
+            format!(
+                "template_id = {}\n{}",
+                header.id,
+                variables_toml("body_variables", header.body_params)
+            ),
+            format!(
+                "the manifest gives 0 — its header is: {:?}",
+                header.header.clone().unwrap_or_default()
+            ),
+        ),
+    ];
+    for (name, manifest, says) in cases {
+        write(&dir.inbox(), &format!("{name}.csv"), &orders_csv(2));
+        write(&dir.inbox(), &format!("{name}.toml"), &manifest);
+        let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), Some(&client))
+            .await
+            .unwrap();
+        assert_eq!(summary.rejected.len(), 1, "{name}: {summary:?}");
+        let errors =
+            std::fs::read_to_string(dir.rejected().join(format!("{name}.errors.txt"))).unwrap();
+        assert!(errors.contains(&says), "{name}: {says}\n{errors}");
+    }
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 0);
+}
+
+/// A Wutt stand-in whose template list comes two a page over three pages,
+/// whatever `paginate` asks (a site setting can do that), and a client for it.
+async fn paged_templates() -> (MockServer, wutt_campaign::wutt::Client) {
+    let template = |id: i64, name: &str, status: i64, body: &str, header: Option<&str>| {
+        json!({"id": id, "name": name, "language_id": 1, "category_id": 2, "body": body,
+            "header": header, "header_format": header.map(|_| "TEXT"), "footer": null,
+            "buttons": null, "status": status, "whatsapp_template_id": format!("wa{id}")})
+    };
+    let pages = [
+        vec![
+            template(1, "welcome", 1, "Welcome to our shop!", None),
+            template(2, "promo_draft", 0, "Draft {{1}}", None),
+        ],
+        vec![
+            template(3, "old_offer", 3, "Old {{1}}", None),
+            template(7, "one_var", 1, "Hello {{1}}", None),
+        ],
+        vec![
+            template(
+                42,
+                "order_shipped",
+                1,
+                "Hi {{1}}, order {{2}} has shipped",
+                Some("For {{1}}"),
+            ),
+            template(43, "refused", 2, "No", None),
+        ],
+    ];
+    let server = MockServer::start().await;
+    for (i, items) in pages.into_iter().enumerate() {
+        let page = i + 1;
+        let body = json!({"remark": "inbox", "status": "success", "data": {"templates": {
+            "current_page": page, "data": items, "first_page_url": "/?page=1",
+            "from": 2 * i + 1, "last_page": 3, "last_page_url": "/?page=3", "links": [],
+            "next_page_url": if page < 3 { json!(format!("/?page={}", page + 1)) } else { json!(null) },
+            "path": "/inbox/template-list", "per_page": 2,
+            "prev_page_url": null, "to": 2 * i + 2, "total": 6}}});
+        Mock::given(method("GET"))
+            .and(path("/external-api/inbox/template-list"))
+            .and(query_param("page", page.to_string()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+    let client = client_at(&format!("{}/external-api", server.uri()), "id", "secret");
+    (server, client)
+}
+
+fn client_at(base_url: &str, id: &str, secret: &str) -> wutt_campaign::wutt::Client {
+    use wutt_campaign::wutt::{Client, ClientConfig};
+    Client::new(ClientConfig {
+        base_url: url::Url::parse(base_url).unwrap(),
+        client_id: id.into(),
+        client_secret: secret.to_string().into(),
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(10),
+        user_agent: "wutt-campaign-test/1".into(),
+    })
+    .expect("client")
+}
+
+type VariableRow = (
+    i32,
+    String,
+    Option<Vec<String>>,
+    Option<Vec<String>>,
+    Option<String>,
+);
+
+async fn variable_rows(pool: &PgPool) -> Vec<VariableRow> {
+    sqlx::query_as(
+        "SELECT row_number, state, body_variables, header_variables, error
+         FROM recipient_results ORDER BY row_number",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+fn strings(v: &[&str]) -> Option<Vec<String>> {
+    Some(v.iter().map(|s| s.to_string()).collect())
+}
+
+#[tokio::test]
+async fn a_template_on_page_3_loads_with_its_rendered_variables() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    let (_server, client) = paged_templates().await;
+    write(
+        &dir.inbox(),
+        "shipped.csv",
+        "phone,firstname,order_id\n+8801711000001, Ann ,A-1\n+8801711000002,Bob,\n+8801711000003,Cy,{{ contactName }}\n",
+    );
+    write(
+        &dir.inbox(),
+        "shipped.toml",
+        "template_id = 42\nbody_variables = [\"{{firstname}}\", \"{{ Order_ID }}\"]\nheader_variables = [\"{{firstname}}\"]\n",
+    );
+    let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), Some(&client))
+        .await
+        .unwrap();
+    assert_eq!(summary.loaded.len(), 1, "{summary:?}");
+    let loaded = &summary.loaded[0];
+    assert_eq!(loaded.template_verified, Some(true), "{loaded:?}");
+    assert_eq!((loaded.counts.queued, loaded.counts.invalid), (1, 2));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let rows = variable_rows(&db.pool).await;
+    assert_eq!(
+        rows[0],
+        (
+            1,
+            "queued".into(),
+            strings(&["Ann", "A-1"]),
+            strings(&["Ann"]),
+            None
+        )
+    );
+    assert_eq!(rows[1].1, "invalid");
+    assert_eq!(
+        rows[1].4.as_deref(),
+        Some("body variable 2 ({{ Order_ID }}) is empty on this row")
+    );
+    assert!(
+        rows[2]
+            .4
+            .as_deref()
+            .unwrap()
+            .contains("the server would send a blank instead"),
+        "{rows:?}"
+    );
+    let (body, header, contacts): (Vec<String>, Vec<String>, bool) =
+        sqlx::query_as("SELECT body_variables, header_variables, create_contacts FROM campaigns")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(body, ["{{firstname}}", "{{ Order_ID }}"]);
+    assert_eq!(header, ["{{firstname}}"]);
+    assert!(!contacts);
+}
+
+#[tokio::test]
+async fn variables_that_do_not_match_the_template_reject_the_file_quoting_it() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    let (_server, client) = paged_templates().await;
+    let cases = [
+        (
+            "short",
+            "template_id = 42\nbody_variables = [\"{{firstname}}\"]\nheader_variables = [\"x\"]\n",
+            vec![
+                "column \"body_variables\": template 42 \"order_shipped\" needs 2 body variables, the manifest gives 1 — its body is: \"Hi {{1}}, order {{2}} has shipped\"",
+            ],
+        ),
+        (
+            "none",
+            "template_id = 42\n",
+            vec![
+                "needs 2 body variables, the manifest gives 0",
+                "column \"header_variables\": template 42 \"order_shipped\" needs 1 header variable, the manifest gives 0 — its header is: \"For {{1}}\"",
+            ],
+        ),
+        (
+            "extra",
+            "template_id = 1\nbody_variables = [\"{{firstname}}\"]\n",
+            vec![
+                "template 1 \"welcome\" needs 0 body variables, the manifest gives 1 — its body is: \"Welcome to our shop!\"",
+            ],
+        ),
+        (
+            "draft",
+            "template_id = 2\nbody_variables = [\"{{firstname}}\"]\n",
+            vec!["template 2 \"promo_draft\" is not approved (its status is pending)"],
+        ),
+        (
+            "disabled",
+            "template_id = 3\nbody_variables = [\"{{firstname}}\"]\n",
+            vec!["its status is disabled"],
+        ),
+        (
+            "rejected",
+            "template_id = 43\n",
+            vec!["its status is rejected"],
+        ),
+    ];
+    for (name, manifest, says) in cases {
+        write(&dir.inbox(), &format!("{name}.csv"), &orders_csv(2));
+        write(&dir.inbox(), &format!("{name}.toml"), manifest);
+        let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), Some(&client))
+            .await
+            .unwrap();
+        assert_eq!(summary.rejected.len(), 1, "{name}: {summary:?}");
+        let errors =
+            std::fs::read_to_string(dir.rejected().join(format!("{name}.errors.txt"))).unwrap();
+        for s in says {
+            assert!(errors.contains(s), "{name}: {s}\n{errors}");
+        }
+    }
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM campaigns").await, 0);
+    assert_eq!(count(&db.pool, "SELECT count(*) FROM recipients").await, 0);
+}
+
+#[tokio::test]
+async fn a_row_whose_own_template_needs_other_variables_loads_as_invalid() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    let (_server, client) = paged_templates().await;
+    write(
+        &dir.inbox(),
+        "mixed.csv",
+        "phone,firstname,order_id,template_id\n+8801711000001,Ann,A-1,\n+8801711000002,Bob,B-2,7\n+8801711000003,Cy,C-3,42\n+8801711000004,Di,D-4,1\n",
+    );
+    write(
+        &dir.inbox(),
+        "mixed.toml",
+        "template_id = 42\nbody_variables = [\"{{firstname}}\", \"{{order_id}}\"]\nheader_variables = [\"{{firstname}}\"]\n",
+    );
+    let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), Some(&client))
+        .await
+        .unwrap();
+    assert_eq!(summary.loaded.len(), 1, "{summary:?}");
+    let rows = variable_rows(&db.pool).await;
+    let states: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(
+        states,
+        ["queued", "invalid", "queued", "invalid"],
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows[1].4.as_deref(),
+        Some(
+            "body_variables: template 7 \"one_var\" needs 1 body variable, the manifest gives 2 — its body is: \"Hello {{1}}\"; header_variables: template 7 \"one_var\" needs 0 header variables, the manifest gives 1 — it has no text header"
+        )
+    );
+    assert!(
+        rows[3]
+            .4
+            .as_deref()
+            .unwrap()
+            .contains("template 1 \"welcome\" needs 0 body variables")
+    );
+    assert_eq!(rows[2].2, strings(&["Cy", "C-3"]));
+}
+
+#[tokio::test]
+async fn an_unreachable_template_list_leaves_the_campaign_unverified() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    // Nothing listens there: the list cannot be read.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let client = client_at(
+        &format!("http://127.0.0.1:{port}/external-api"),
+        "id",
+        "secret",
+    );
+    write(&dir.inbox(), "blind.csv", &orders_csv(2));
+    write(
+        &dir.inbox(),
+        "blind.toml",
+        &format!("template_id = 42\n{}", variables_toml("body_variables", 5)),
+    );
+    let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), Some(&client))
+        .await
+        .unwrap();
+    assert_eq!(summary.loaded.len(), 1, "{summary:?}");
+    let loaded = &summary.loaded[0];
+    assert_eq!(loaded.template_verified, None);
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("templates not verified")),
+        "{:?}",
+        loaded.warnings
+    );
+    let verified: Option<bool> = sqlx::query_scalar("SELECT template_verified FROM campaigns")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(verified, None);
+}
+
+#[tokio::test]
+async fn create_contacts_stores_the_names_and_checks_them() {
+    let db = TestDb::new().await;
+    let (_tmp, dir) = setup();
+    let long = "x".repeat(41);
+    write(
+        &dir.inbox(),
+        "people.csv",
+        &format!(
+            "Phone;First Name;LASTNAME\n+8801711000001;Ann;Lee\n+8801711000002;Bob;\n+8801711000003;{long};Lee\n"
+        ),
+    );
+    write(
+        &dir.inbox(),
+        "people.toml",
+        "message = \"Hi {{first name}}\"\ncreate_contacts = true\n",
+    );
+    let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(summary.loaded.len(), 1, "{summary:?}");
+    let loaded = &summary.loaded[0];
+    assert_eq!((loaded.counts.queued, loaded.counts.invalid), (1, 2));
+    assert!(
+        !loaded
+            .warnings
+            .iter()
+            .any(|w| w == ingest::loader::TEXT_REACHES_CONTACTS_ONLY),
+        "{:?}",
+        loaded.warnings
+    );
+    assert!(
+        loaded.warnings.iter().any(|w| w.contains("24 hours")),
+        "{:?}",
+        loaded.warnings
+    );
+    type NameRow = (String, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<NameRow> = sqlx::query_as(
+        "SELECT state, firstname, lastname, error FROM recipients ORDER BY row_number",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows[0],
+        (
+            "queued".into(),
+            Some("Ann".into()),
+            Some("Lee".into()),
+            None
+        )
+    );
+    assert_eq!(
+        rows[1].3.as_deref(),
+        Some(
+            "create_contacts: lastname is empty on this row (a Wutt contact needs a first and a last name)"
+        )
+    );
+    assert_eq!(
+        rows[2].3.as_deref(),
+        Some("create_contacts: firstname is 41 characters; Wutt allows 40")
+    );
+    let contacts: bool = sqlx::query_scalar("SELECT create_contacts FROM campaigns")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(contacts);
+
+    // Without the name columns the file is rejected; without create_contacts
+    // the names are not stored and the load says who text reaches.
+    write(
+        &dir.inbox(),
+        "nameless.csv",
+        "phone,firstname\n+8801711000009,Ann\n",
+    );
+    write(
+        &dir.inbox(),
+        "nameless.toml",
+        "message = \"Hi\"\ncreate_contacts = true\n",
+    );
+    write(&dir.inbox(), "cold.csv", &phones_csv(2));
+    write(&dir.inbox(), "cold.toml", "message = \"Hi\"\n");
+    let summary = ingest::ingest_inbox(&db.pool, &dir, &now(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        summary.rejected,
+        vec![("nameless.csv".to_string(), 1)],
+        "{summary:?}"
+    );
+    let errors = std::fs::read_to_string(dir.rejected().join("nameless.errors.txt")).unwrap();
+    assert!(
+        errors.contains("create_contacts = true needs a firstname and a lastname column")
+            && errors.contains("missing: lastname"),
+        "{errors}"
+    );
+    assert_eq!(summary.loaded.len(), 1, "{summary:?}");
+    assert!(
+        summary.loaded[0]
+            .warnings
+            .iter()
+            .any(|w| w == ingest::loader::TEXT_REACHES_CONTACTS_ONLY),
+        "{:?}",
+        summary.loaded[0].warnings
+    );
+    let named: i64 = count(
+        &db.pool,
+        "SELECT count(*) FROM recipients WHERE firstname IS NOT NULL",
+    )
+    .await;
+    assert_eq!(named, 3, "only the create_contacts campaign stores names");
+}
+
+#[tokio::test]
+async fn a_dry_run_shows_the_variables_and_how_the_campaign_will_reach_people() {
+    let (_tmp, dir) = setup();
+    let csv = write(
+        &dir.inbox(),
+        "t.csv",
+        "phone,firstname,lastname,order_id\n+8801711000001,Ann,Lee,A-1\n",
+    );
+    write(
+        &dir.inbox(),
+        "t.toml",
+        "template_id = 42\nbody_variables = [\"{{firstname}}\", \"{{order_id}}\"]\ncreate_contacts = true\n",
+    );
+    let r = ingest::dry_run(&csv, None, None).await.unwrap();
+    assert!(r.would_load(), "{r:?}");
+    assert_eq!(r.samples[0].body_variables, strings(&["Ann", "A-1"]));
+    assert_eq!(r.samples[0].header_variables, None);
+    assert_eq!(
+        (
+            r.samples[0].firstname.as_deref(),
+            r.samples[0].lastname.as_deref()
+        ),
+        (Some("Ann"), Some("Lee"))
+    );
+    for says in [
+        "templates not verified",
+        "create_contacts = true with template_id",
+    ] {
+        assert!(
+            r.warnings.iter().any(|w| w.contains(says)),
+            "{says}: {:?}",
+            r.warnings
+        );
+    }
+    assert!(
+        !r.warnings
+            .iter()
+            .any(|w| w == ingest::loader::TEXT_REACHES_CONTACTS_ONLY)
+    );
+
+    let text = write(&dir.inbox(), "x.csv", &phones_csv(2));
+    write(&dir.inbox(), "x.toml", "image = \"a.png\"\n");
+    write(&dir.inbox(), "a.png", "\u{89}PNG fake");
+    let r = ingest::dry_run(&text, None, None).await.unwrap();
+    assert!(r.would_load(), "{r:?}");
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w == ingest::loader::TEXT_REACHES_CONTACTS_ONLY),
+        "{:?}",
+        r.warnings
+    );
+    assert_eq!(
+        names(&dir.processed()).len() + names(&dir.rejected()).len(),
+        0
+    );
 }

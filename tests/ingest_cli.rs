@@ -54,6 +54,10 @@ async fn load_exit_codes_say_what_happened() {
     let out = text(&ok);
     assert!(out.contains("campaign 1 \"good\" loaded"), "{out}");
     assert!(out.contains("duplicate           1"), "{out}");
+    assert!(
+        out.contains("warning: free-form text (message, media, location, interactive) reaches only numbers that are already Wutt contacts"),
+        "{out}"
+    );
 
     let rejected = run(&db, tmp.path(), &["load", "--settle", "0", b]);
     assert_eq!(rejected.status.code(), Some(1), "{}", text(&rejected));
@@ -61,6 +65,74 @@ async fn load_exit_codes_say_what_happened() {
 
     let missing = run(&db, tmp.path(), &["load", "/nonexistent/x.csv"]);
     assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+}
+
+#[tokio::test]
+async fn a_dry_run_prints_the_variables_and_the_contacts() {
+    let db = TestDb::new().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("shipped.csv");
+    std::fs::write(
+        &csv,
+        "phone,firstname,lastname,order_id\n+8801711000001,Ann,Lee,A-1\n+8801711000002,Bob,Roy,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("shipped.toml"),
+        "template_id = 42\nbody_variables = [\"{{firstname}}\", \"{{order_id}}\"]\nheader_variables = [\"{{firstname}}\"]\ncreate_contacts = true\n",
+    )
+    .unwrap();
+    let dry = run(
+        &db,
+        tmp.path(),
+        &["load", "--settle", "0", "--dry-run", csv.to_str().unwrap()],
+    );
+    let out = text(&dry);
+    assert_eq!(dry.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(
+            "row 1 → +8801711000001: template 42 · body variables [\"Ann\", \"A-1\"] · header variables [\"Ann\"] · contact \"Ann\" \"Lee\""
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("body variable 2 ({{order_id}}) is empty on this row"),
+        "{out}"
+    );
+    assert!(out.contains("warning: templates not verified"), "{out}");
+    assert!(
+        out.contains("warning: create_contacts = true with template_id"),
+        "{out}"
+    );
+    assert!(!out.contains("reaches only numbers"), "{out}");
+    let campaigns: i64 = sqlx::query_scalar("SELECT count(*) FROM campaigns")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(campaigns, 0);
+
+    let text_csv = tmp.path().join("hello.csv");
+    std::fs::write(&text_csv, "phone\n+8801711000001\n").unwrap();
+    std::fs::write(tmp.path().join("hello.toml"), "message = \"Hello\"\n").unwrap();
+    let dry = run(
+        &db,
+        tmp.path(),
+        &[
+            "load",
+            "--settle",
+            "0",
+            "--dry-run",
+            text_csv.to_str().unwrap(),
+        ],
+    );
+    let out = text(&dry);
+    assert_eq!(dry.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(
+            "reaches only numbers that are already Wutt contacts with an open 24-hour window"
+        ) && out.contains("create_contacts = true"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
@@ -100,13 +172,13 @@ async fn suppress_commands_manage_the_list() {
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
 }
 
-/// Two `run --once` processes started together on one inbox of six campaign
-/// files: each file becomes exactly one campaign, and each recipient is sent
-/// exactly once, whichever process loaded or sent it.
+/// Two `run --once` processes started together on one inbox of six template
+/// campaign files: each file becomes exactly one campaign, and each recipient
+/// is sent exactly once, whichever process loaded or sent it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_run_once_processes_load_and_send_each_file_once() {
     use std::collections::HashMap;
-    use wutt_campaign::simulator::{self, SimConfig};
+    use wutt_campaign::simulator::{self, SimConfig, TEMPLATE_ONE_VAR};
 
     let db = TestDb::new().await;
     let sim = simulator::start(
@@ -130,9 +202,11 @@ async fn two_run_once_processes_load_and_send_each_file_once() {
             rows += 1;
         }
         std::fs::write(inbox.join(format!("f{f}.csv")), csv).unwrap();
+        // A template: free-form text would reach only numbers that are
+        // already contacts, and these are not.
         std::fs::write(
             inbox.join(format!("f{f}.toml")),
-            "message = \"Hi {{firstname}}\"\n",
+            format!("template_id = {TEMPLATE_ONE_VAR}\nbody_variables = [\"{{{{firstname}}}}\"]\n"),
         )
         .unwrap();
     }
@@ -190,6 +264,12 @@ async fn two_run_once_processes_load_and_send_each_file_once() {
     assert_eq!(processed, expected, "every file processed once");
     let mut sent: HashMap<String, usize> = HashMap::new();
     for m in sim.messages() {
+        // The row's first name went out as the template's body variable.
+        assert_eq!(m.template_id, Some(TEMPLATE_ONE_VAR), "{m:?}");
+        assert!(
+            matches!(&m.body_variables[..], [name] if name.starts_with('N')),
+            "{m:?}"
+        );
         *sent.entry(m.mobile).or_default() += 1;
     }
     assert_eq!(sent.len() as i64, rows);

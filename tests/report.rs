@@ -349,3 +349,57 @@ async fn unknown_campaign_is_a_usage_error() {
             .unwrap();
     assert_eq!(code, 2);
 }
+
+#[tokio::test]
+async fn recipient_exports_carry_the_template_variables() {
+    let db = TestDb::new().await;
+    let c = campaign(&db, "shipped").await;
+    recipients(&db, c, 1, 2, &["queued"]).await;
+    sqlx::query(
+        "UPDATE recipients SET body_variables = ARRAY['Ann', '=1+1', 'a, \"b\"; c'], \
+             header_variables = ARRAY['Ann'] \
+         WHERE campaign_id = $1 AND row_number = 1",
+    )
+    .bind(c)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let filter = RecipientFilter {
+        campaign_id: Some(c),
+        state: None,
+    };
+    let mut out = Vec::new();
+    report::write_recipients(&db.pool, &filter, Format::Csv, &mut out)
+        .await
+        .unwrap();
+    let text = String::from_utf8(out[3..].to_vec()).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        &header[header.len() - 2..],
+        ["body_variables", "header_variables"]
+    );
+    assert_eq!(header, report::export::CSV_HEADER);
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let n = header.len();
+    let body: Vec<String> = serde_json::from_str(&records[0][n - 2]).unwrap();
+    assert_eq!(body, ["Ann", "=1+1", "a, \"b\"; c"]);
+    assert_eq!(&records[0][n - 1], "[\"Ann\"]");
+    assert_eq!((&records[1][n - 2], &records[1][n - 1]), ("", ""));
+
+    let mut out = Vec::new();
+    report::write_recipients(&db.pool, &filter, Format::JsonLines, &mut out)
+        .await
+        .unwrap();
+    let rows: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows[0]["body_variables"],
+        serde_json::json!(["Ann", "=1+1", "a, \"b\"; c"])
+    );
+    assert_eq!(rows[0]["header_variables"], serde_json::json!(["Ann"]));
+    assert!(rows[1]["body_variables"].is_null());
+}

@@ -8,6 +8,16 @@
 //! and one with `end == start` is refused (empty or whole day is ambiguous);
 //! `template_id` sends an approved template, so it excludes `message`, media,
 //! location and interactive keys.
+//!
+//! Template variables (`body_variables`, `header_variables`) are texts with
+//! `{{column}}` placeholders, one per `{{n}}` of the template, in order. They
+//! fill a template, so they exclude the text keys too; that some template is
+//! sent at all (`template_id` here or a `template_id` column) is checked
+//! against the CSV header by the planner, and their count against the
+//! template by ingest. A text that cannot render to a value WhatsApp accepts
+//! on any row (empty, a line break or tab, more than 4 spaces in a row) is a
+//! problem of the manifest. `create_contacts` makes each recipient a Wutt
+//! contact before a text is sent (its `firstname`/`lastname` columns).
 
 mod media;
 #[cfg(test)]
@@ -51,7 +61,19 @@ pub struct Manifest {
     pub longitude: Option<f64>,
     pub cta_url_id: Option<i64>,
     pub interactive_list_id: Option<i64>,
+    /// The template's body parameters `{{1}}`, `{{2}}`, … in order, as texts
+    /// with `{{column}}` placeholders.
+    pub body_variables: Option<Vec<String>>,
+    /// The template header's parameters, likewise.
+    pub header_variables: Option<Vec<String>>,
+    /// Make each recipient a Wutt contact (from its `firstname` / `lastname`
+    /// columns) before sending: free-form text reaches only contacts.
+    #[serde(default)]
+    pub create_contacts: bool,
 }
+
+/// WhatsApp refuses a template parameter with more spaces in a row (132018).
+pub const MAX_PARAM_SPACES: usize = 4;
 
 /// Daily hours in which a campaign may send, in the given IANA timezone.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -142,6 +164,20 @@ impl Manifest {
                 );
             }
         }
+        for (key, texts) in self.variable_lists() {
+            if self.template_id.is_none() && !self.text_keys().is_empty() {
+                bad(
+                    key,
+                    String::new(),
+                    "fills a template's placeholders, but this manifest sends a text (message, media, location or interactive): use template_id, or leave the key out",
+                );
+            }
+            for (i, text) in texts.iter().enumerate() {
+                if let Some(reason) = param_text_problem(text) {
+                    bad(key, text.clone(), &format!("variable {}: {reason}", i + 1));
+                }
+            }
+        }
         if let Some(rate) = self.rate_per_second
             && !(rate > 0.0 && rate <= 1000.0)
         {
@@ -199,6 +235,18 @@ impl Manifest {
         ]
         .into_iter()
         .filter_map(|(key, set)| set.then_some(key))
+        .collect()
+    }
+
+    /// The template variable lists the manifest sets, with their keys (a list
+    /// written empty counts as not set).
+    pub fn variable_lists(&self) -> Vec<(&'static str, &[String])> {
+        [
+            ("body_variables", &self.body_variables),
+            ("header_variables", &self.header_variables),
+        ]
+        .into_iter()
+        .filter_map(|(key, list)| Some((key, list.as_deref().filter(|l| !l.is_empty())?)))
         .collect()
     }
 
@@ -266,6 +314,38 @@ impl SendWindow {
             now >= start || now < end
         }
     }
+}
+
+/// Why a variable text as written can never render to a value WhatsApp
+/// accepts, on any row.
+fn param_text_problem(text: &str) -> Option<String> {
+    if text.trim().is_empty() {
+        return Some("must not be empty".into());
+    }
+    value_problem(text)
+}
+
+/// Why a rendered template parameter would be refused or mangled: a line
+/// break or tab, or more than [`MAX_PARAM_SPACES`] spaces in a row
+/// (WhatsApp, 132018). `None` when it is fine. Emptiness and leftover
+/// `{{…}}` are checked on the rendered value by the planner.
+pub fn value_problem(value: &str) -> Option<String> {
+    if value.contains(['\n', '\r', '\t']) {
+        return Some(
+            "contains a line break or tab, which WhatsApp refuses in a template variable (132018)"
+                .into(),
+        );
+    }
+    let mut run = 0;
+    for c in value.chars() {
+        run = if c == ' ' { run + 1 } else { 0 };
+        if run > MAX_PARAM_SPACES {
+            return Some(format!(
+                "has more than {MAX_PARAM_SPACES} spaces in a row, which WhatsApp refuses in a template variable (132018)"
+            ));
+        }
+    }
+    None
 }
 
 /// The 1-based line of byte offset `at` (counted on bytes, so an offset that

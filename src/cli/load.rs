@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::{ConfigError, Exit, Settings};
+use crate::ingest::dry_run::Sample;
 use crate::ingest::{self, CampaignsDir, IngestOptions, LoadOutcome, ProblemList, StateCounts};
 use crate::wutt;
 
@@ -90,12 +91,7 @@ async fn dry_run(
     println!("dry run of {:?}: nothing written, nothing moved", r.name);
     print_counts(&r.counts);
     for s in &r.samples {
-        let what = match (&s.message, s.template_id) {
-            (Some(m), _) => format!("{m:?}"),
-            (None, Some(t)) => format!("template {t}"),
-            (None, None) => "(nothing)".into(),
-        };
-        println!("  row {} → {}: {what}", s.row_number, s.to);
+        println!("  row {} → {}: {}", s.row_number, s.to, sample_text(s));
     }
     for w in &r.warnings {
         println!("warning: {w}");
@@ -109,6 +105,24 @@ async fn dry_run(
     } else {
         Exit::Runtime
     })
+}
+
+/// What one sample row sends: the text or template, its variables, the contact.
+fn sample_text(s: &Sample) -> String {
+    let mut what = match (&s.message, s.template_id) {
+        (Some(m), _) => format!("{m:?}"),
+        (None, Some(t)) => format!("template {t}"),
+        (None, None) => "(nothing)".into(),
+    };
+    for (part, values) in [("body", &s.body_variables), ("header", &s.header_variables)] {
+        if let Some(values) = values {
+            what.push_str(&format!(" · {part} variables {values:?}"));
+        }
+    }
+    if let (Some(first), Some(last)) = (&s.firstname, &s.lastname) {
+        what.push_str(&format!(" · contact {first:?} {last:?}"));
+    }
+    what
 }
 
 fn client(settings: &Settings) -> Option<wutt::Client> {

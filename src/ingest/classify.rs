@@ -1,7 +1,9 @@
 //! The state of each planned recipient at load time: `invalid` (the planner's
-//! verdict), `suppressed` (on the opt-out list), `duplicate` (same canonical
-//! number as an earlier row of the campaign) or `queued`. Numbers are kept as
-//! compact `u64` keys (the E.164 digits), so a million rows cost a few MB.
+//! verdict, or a per-row template whose placeholders the manifest's variables
+//! do not fill), `suppressed` (on the opt-out list), `duplicate` (same
+//! canonical number as an earlier row of the campaign) or `queued`. Numbers
+//! are kept as compact `u64` keys (the E.164 digits), so a million rows cost a
+//! few MB.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -10,7 +12,7 @@ use serde::Serialize;
 
 use crate::campaign::Problem;
 use crate::campaign::phone::PhoneNumber;
-use crate::campaign::plan::{PlannedRecipient, Verdict};
+use crate::campaign::plan::{PlannedRecipient, Planner, Verdict};
 
 use super::problems::ProblemList;
 use super::templates::TemplateCheck;
@@ -171,10 +173,17 @@ pub struct Classifier {
     /// Problems that reject the file (templates the account cannot send).
     pub file_problems: ProblemList,
     refused_templates: HashSet<i64>,
+    /// The manifest's template (its variables are checked with the file).
+    manifest_template: Option<i64>,
+    /// Body and header variables each template row sends.
+    variables: (usize, usize),
+    /// Per-row template → why its placeholders do not match the variables.
+    mismatches: HashMap<i64, Option<String>>,
 }
 
 impl Classifier {
-    pub fn new(suppressed: PhoneSet, templates: TemplateCheck) -> Classifier {
+    /// A classifier for the rows of `planner`'s file.
+    pub fn new(suppressed: PhoneSet, templates: TemplateCheck, planner: &Planner) -> Classifier {
         Classifier {
             suppressed,
             templates,
@@ -184,6 +193,9 @@ impl Classifier {
             row_problems: ProblemList::default(),
             file_problems: ProblemList::default(),
             refused_templates: HashSet::new(),
+            manifest_template: planner.manifest_template(),
+            variables: planner.variable_counts(),
+            mismatches: HashMap::new(),
         }
     }
 
@@ -192,18 +204,12 @@ impl Classifier {
             self.check_template(t, p.line_number);
         }
         let phone = match &p.verdict {
-            Verdict::Invalid(reason) => {
-                self.counts.invalid += 1;
-                self.row_problems.push(Problem {
-                    line: Some(p.line_number),
-                    column: None,
-                    value: Some(p.raw_phone.clone()).filter(|s| !s.is_empty()),
-                    reason: reason.clone(),
-                });
-                return classified("invalid", None, Some(reason.clone()));
-            }
+            Verdict::Invalid(reason) => return self.invalid(p, reason.clone()),
             Verdict::Ready(phone) => phone,
         };
+        if let Some(reason) = p.template_id.and_then(|t| self.mismatch(t)) {
+            return self.invalid(p, reason);
+        }
         if self.suppressed.contains(phone) {
             self.counts.suppressed += 1;
             return classified("suppressed", None, Some("on the opt-out list".into()));
@@ -221,6 +227,40 @@ impl Classifier {
         }
         self.counts.queued += 1;
         classified("queued", None, None)
+    }
+
+    fn invalid(&mut self, p: &PlannedRecipient, reason: String) -> Classified {
+        self.counts.invalid += 1;
+        self.row_problems.push(Problem {
+            line: Some(p.line_number),
+            column: None,
+            value: Some(p.raw_phone.clone()).filter(|s| !s.is_empty()),
+            reason: reason.clone(),
+        });
+        classified("invalid", None, Some(reason))
+    }
+
+    /// Why a row's own template does not take the manifest's variables (the
+    /// manifest's template is checked once, with the file).
+    fn mismatch(&mut self, id: i64) -> Option<String> {
+        if Some(id) == self.manifest_template {
+            return None;
+        }
+        let (body, header) = self.variables;
+        let templates = &self.templates;
+        self.mismatches
+            .entry(id)
+            .or_insert_with(|| {
+                let found = templates.variable_mismatches(id, body, header);
+                (!found.is_empty()).then(|| {
+                    found
+                        .iter()
+                        .map(|(key, reason)| format!("{key}: {reason}"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+            })
+            .clone()
     }
 
     fn check_template(&mut self, id: i64, line: u64) {
@@ -263,6 +303,59 @@ mod tests {
                 phone_key(&code.to_string(), national)
             );
         }
+    }
+
+    #[test]
+    fn a_row_whose_own_template_needs_other_variables_is_invalid() {
+        use crate::campaign::csv::CsvRow;
+        use crate::campaign::manifest::Manifest;
+        use crate::wutt::templates::{Template, TemplateStatus};
+        let t = |id: i64, body: &str| Template {
+            id,
+            name: format!("t{id}"),
+            language_id: None,
+            status: TemplateStatus::Approved,
+            body: body.into(),
+            header: None,
+            body_params: crate::wutt::templates::placeholders(body),
+            header_params: 0,
+        };
+        let manifest = Manifest {
+            template_id: Some(1),
+            body_variables: Some(vec!["{{name}}".into()]),
+            ..Manifest::default()
+        };
+        let headers: Vec<String> = ["phone", "name", "template_id"].map(String::from).to_vec();
+        let planner = Planner::new(&manifest, &headers).unwrap();
+        let templates =
+            TemplateCheck::known([t(1, "Hi {{1}}"), t(2, "Hi {{1}}, {{2}}"), t(3, "Hey {{1}}")]);
+        let mut c = Classifier::new(PhoneSet::default(), templates, &planner);
+        let mut states = Vec::new();
+        for (i, id) in ["", "2", "3", "2", "9"].into_iter().enumerate() {
+            let row = CsvRow {
+                row_number: i as u32 + 1,
+                line_number: i as u64 + 2,
+                fields: vec![format!("+88017110000{i:02}"), "Ann".into(), id.into()],
+            };
+            let got = c.classify(&planner.plan(&row));
+            states.push((got.state, got.error));
+        }
+        let mismatch = "body_variables: template 2 \"t2\" needs 2 body variables, the manifest gives 1 — its body is: \"Hi {{1}}, {{2}}\"";
+        assert_eq!(
+            states,
+            [
+                ("queued", None),
+                ("invalid", Some(mismatch.to_string())),
+                ("queued", None),
+                ("invalid", Some(mismatch.to_string())),
+                // Not in the list: the file is rejected instead.
+                ("queued", None),
+            ]
+        );
+        assert_eq!(c.counts.invalid, 2);
+        assert_eq!(c.row_problems.total(), 2);
+        assert_eq!(c.file_problems.total(), 1);
+        assert!(c.file_problems.listed[0].reason.contains("template 9"));
     }
 
     #[test]

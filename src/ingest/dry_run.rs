@@ -1,5 +1,6 @@
 //! `load --dry-run`: every check of a real load, the counts per state and the
-//! first rendered messages, writing nothing and moving nothing. With a database
+//! first rendered messages (template variables and contact names included),
+//! writing nothing and moving nothing. With a database
 //! it also knows the opt-out list and whether the content was loaded before.
 
 use std::path::Path;
@@ -26,6 +27,12 @@ pub struct Sample {
     pub to: String,
     pub template_id: Option<i64>,
     pub message: Option<String>,
+    /// The template's rendered body and header variables.
+    pub body_variables: Option<Vec<String>>,
+    pub header_variables: Option<Vec<String>>,
+    /// The names the recipient is made a Wutt contact with (`create_contacts`).
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
 }
 
 /// What a load would do.
@@ -88,7 +95,7 @@ pub async fn dry_run(
         }
     };
     report.warnings.extend(prepared.warnings);
-    let classifier = Classifier::new(suppressed, prepared.templates);
+    let classifier = Classifier::new(suppressed, prepared.templates, &prepared.planner);
     let (source, planner) = (prepared.source, prepared.planner);
     let label = prepared.file.file_name.clone();
     let streamed = tokio::task::spawn_blocking(move || {
@@ -102,6 +109,10 @@ pub async fn dry_run(
                     to: phone.e164(),
                     template_id: p.template_id,
                     message: p.message.clone(),
+                    body_variables: p.body_variables.clone(),
+                    header_variables: p.header_variables.clone(),
+                    firstname: p.firstname.clone(),
+                    lastname: p.lastname.clone(),
                 });
             }
             true

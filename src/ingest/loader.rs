@@ -77,6 +77,14 @@ pub struct Prepared {
     pub warnings: Vec<String>,
 }
 
+/// What a load says about every campaign that may send free-form text
+/// without making its recipients contacts first (SERVER.md, send-message step 3).
+pub const TEXT_REACHES_CONTACTS_ONLY: &str = "free-form text (message, media, location, \
+    interactive) reaches only numbers that are already Wutt contacts with an open 24-hour \
+    window (the customer wrote in the last 24 hours); every other number fails. To reach a \
+    cold list, send an approved template (template_id), or set create_contacts = true with \
+    firstname and lastname columns to make each number a contact first";
+
 /// Reads, hashes and checks a drop. `Err` holds every problem found.
 pub async fn prepare(
     file: CampaignFile,
@@ -84,8 +92,8 @@ pub async fn prepare(
 ) -> Result<Prepared, ProblemList> {
     let file2 = file.clone();
     let (source, planner) = blocking(move || file2.open_rows()).await?;
-    let mut warnings = Vec::new();
-    let uses_templates = file.may_use_templates(source.headers());
+    let mut warnings = advice(&file, &planner);
+    let uses_templates = planner.uses_template();
     let templates = match (uses_templates, client) {
         (false, _) => TemplateCheck::Unavailable("no template used".into()),
         (true, None) => TemplateCheck::Unavailable("no API credentials configured".into()),
@@ -97,13 +105,27 @@ pub async fn prepare(
         ));
     }
     let mut found = ProblemList::default();
-    if let Some(Some(reason)) = file.manifest.template_id.and_then(|t| templates.refusal(t)) {
-        found.push(Problem {
-            line: None,
-            column: Some("template_id".into()),
-            value: file.manifest.template_id.map(|t| t.to_string()),
-            reason,
-        });
+    if let Some(id) = planner.manifest_template() {
+        match templates.refusal(id) {
+            Some(Some(reason)) => found.push(Problem {
+                line: None,
+                column: Some("template_id".into()),
+                value: Some(id.to_string()),
+                reason,
+            }),
+            Some(None) => {
+                let (body, header) = planner.variable_counts();
+                for (key, reason) in templates.variable_mismatches(id, body, header) {
+                    found.push(Problem {
+                        line: None,
+                        column: Some(key.into()),
+                        value: None,
+                        reason,
+                    });
+                }
+            }
+            None => {}
+        }
     }
     let (m, dir) = (file.manifest.clone(), file.folder());
     let media = match blocking(move || super::media::capture(&m, &dir)).await {
@@ -113,7 +135,7 @@ pub async fn prepare(
             Vec::new()
         }
     };
-    let verified = matches!(templates, TemplateCheck::Known(_)) && uses_templates;
+    let verified = templates.is_known() && uses_templates;
     let campaign = match file.new_campaign(verified.then_some(true)) {
         Ok(c) => Some(c),
         Err(ps) => {
@@ -133,6 +155,22 @@ pub async fn prepare(
         }),
         _ => Err(found),
     }
+}
+
+/// Warnings about how the campaign will be sent (the file still loads).
+fn advice(file: &CampaignFile, planner: &Planner) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if planner.may_send_text() {
+        if planner.creates_contacts() {
+            warnings.push("create_contacts = true: each number is made a Wutt contact before its text, but WhatsApp still delivers free-form text only within 24 hours of the customer's last message; numbers without an open window fail (a template reaches them)".to_string());
+        } else {
+            warnings.push(TEXT_REACHES_CONTACTS_ONLY.to_string());
+        }
+    }
+    if planner.creates_contacts() && file.manifest.template_id.is_some() {
+        warnings.push("create_contacts = true with template_id: a template reaches numbers that are not Wutt contacts, so making each recipient a contact first is not needed (it only adds a contact per recipient)".to_string());
+    }
+    warnings
 }
 
 async fn blocking<T, E>(f: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, ProblemList>
@@ -238,7 +276,7 @@ async fn write(pool: &PgPool, p: Prepared) -> Result<Written, LoadError> {
         tx.insert_media(id, m).await?;
     }
     let encoder = RowEncoder::new(id, tx.start_at(id).await?);
-    let classifier = Classifier::new(suppressed, p.templates);
+    let classifier = Classifier::new(suppressed, p.templates, &p.planner);
     let (sender, mut chunks) = tokio::sync::mpsc::channel(4);
     let label = p.file.file_name.clone();
     let (source, planner) = (p.source, p.planner);

@@ -6,7 +6,8 @@
 //!   and moving nothing.
 //! - [`folder`]: `inbox/`, `processed/`, `rejected/`, readiness, safe moves.
 //! - [`source`], [`stream`], [`classify`]: reading, streaming and deciding states.
-//! - [`templates`]: the account's template list; [`media`]: captured media.
+//! - [`templates`]: `template_id`s and template variables checked against
+//!   the account's template list; [`media`]: captured media.
 
 pub mod classify;
 pub mod dry_run;

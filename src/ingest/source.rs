@@ -95,14 +95,6 @@ impl CampaignFile {
         Ok((source, planner))
     }
 
-    /// Whether any template may be used: in the manifest or a `template_id` column.
-    pub fn may_use_templates(&self, headers: &[String]) -> bool {
-        self.manifest.template_id.is_some()
-            || headers
-                .iter()
-                .any(|h| h.trim().eq_ignore_ascii_case("template_id"))
-    }
-
     /// The manifest's name, else the file's stem.
     pub fn campaign_name(&self) -> String {
         match self.manifest.name.as_deref().map(str::trim) {
@@ -183,6 +175,9 @@ impl CampaignFile {
             max_attempts,
             template_verified,
             manifest: manifest_json(&self.manifest_text),
+            body_variables: m.body_variables.clone().unwrap_or_default(),
+            header_variables: m.header_variables.clone().unwrap_or_default(),
+            create_contacts: m.create_contacts,
         })
     }
 

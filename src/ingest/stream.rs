@@ -170,5 +170,9 @@ fn row<'a>(p: &'a PlannedRecipient, c: &'a Classified) -> RecipientRow<'a> {
         from_number: p.from_number.as_deref(),
         duplicate_of: c.duplicate_of,
         error: c.error.as_deref(),
+        body_variables: p.body_variables.as_deref(),
+        header_variables: p.header_variables.as_deref(),
+        firstname: p.firstname.as_deref(),
+        lastname: p.lastname.as_deref(),
     }
 }

@@ -1,136 +1,185 @@
-//! Checking `template_id`s against the account's template list. The shape of
-//! the list's `data` is undocumented, so the extractor is tolerant: it looks for
-//! an array of objects with an `id` under `data`, `data.templates`,
-//! `data.data`, … and reads `status` / `approved` from each.
+//! The load-time check of templates: whether each `template_id` is one the
+//! account can send, and whether the manifest gives as many variables as the
+//! template has placeholders. A thin layer over [`wutt::Client::templates`]
+//! (every page of the list; the one parser of the list is
+//! [`crate::wutt::templates`]).
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-
 use crate::wutt;
+use crate::wutt::templates::Template;
 
 /// What the API said about the account's templates.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TemplateCheck {
-    /// Template id → approved?
-    Known(HashMap<i64, bool>),
+    /// Every template of the account, by id.
+    Known(HashMap<i64, Template>),
     /// The API could not be asked or its answer was not understood.
     Unavailable(String),
 }
 
 impl TemplateCheck {
+    /// The check over a whole template list.
+    pub fn known(list: impl IntoIterator<Item = Template>) -> TemplateCheck {
+        TemplateCheck::Known(list.into_iter().map(|t| (t.id, t)).collect())
+    }
+
+    /// Whether the list was read.
+    pub fn is_known(&self) -> bool {
+        matches!(self, TemplateCheck::Known(_))
+    }
+
+    /// The template `id`, when the list was read and holds it.
+    pub fn get(&self, id: i64) -> Option<&Template> {
+        match self {
+            TemplateCheck::Known(map) => map.get(&id),
+            TemplateCheck::Unavailable(_) => None,
+        }
+    }
+
     /// `None` when the list is unknown; else why `id` cannot be sent, if it cannot.
     pub fn refusal(&self, id: i64) -> Option<Option<String>> {
         match self {
             TemplateCheck::Unavailable(_) => None,
             TemplateCheck::Known(map) => Some(match map.get(&id) {
-                Some(true) => None,
-                Some(false) => Some(format!("template {id} is not approved")),
+                Some(t) if t.is_approved() => None,
+                Some(t) => Some(format!(
+                    "template {id} {:?} is not approved (its status is {}); only approved templates can be sent",
+                    t.name,
+                    t.status.word()
+                )),
                 None => Some(format!(
                     "template {id} is not in the account's template list"
                 )),
             }),
         }
     }
-}
 
-/// Asks the API for the template list.
-pub async fn fetch(client: &wutt::Client) -> TemplateCheck {
-    match client.template_list().await {
-        Err(e) => TemplateCheck::Unavailable(format!("template list: {e}")),
-        Ok(env) if !env.is_success() => TemplateCheck::Unavailable(format!(
-            "template list answered {:?}: {}",
-            env.status,
-            env.message.join("; ")
-        )),
-        Ok(env) => match env.data.as_ref().and_then(extract) {
-            Some(map) => TemplateCheck::Known(map),
-            None => TemplateCheck::Unavailable(
-                "the template list answer did not hold a list of templates".into(),
-            ),
-        },
-    }
-}
-
-/// Finds the templates in `data`: id → approved.
-pub fn extract(data: &Value) -> Option<HashMap<i64, bool>> {
-    find_array(data, 0).map(|items| {
-        items
-            .iter()
-            .filter_map(|t| Some((id_of(t)?, approved(t))))
-            .collect()
-    })
-}
-
-fn find_array(v: &Value, depth: u32) -> Option<&Vec<Value>> {
-    if depth > 4 {
-        return None;
-    }
-    match v {
-        Value::Array(items) if items.iter().any(|t| id_of(t).is_some()) => Some(items),
-        Value::Array(items) if items.is_empty() => Some(items),
-        Value::Object(map) => {
-            for key in ["templates", "data", "items", "list", "results", "records"] {
-                if let Some(found) = map.get(key).and_then(|x| find_array(x, depth + 1)) {
-                    return Some(found);
-                }
-            }
-            map.values().find_map(|x| find_array(x, depth + 1))
+    /// Where the variables given (`body`, `header`) do not match the
+    /// placeholders of template `id`: the manifest key and why, quoting the
+    /// template's text. Empty when they match, or when the template is unknown.
+    pub fn variable_mismatches(
+        &self,
+        id: i64,
+        body: usize,
+        header: usize,
+    ) -> Vec<(&'static str, String)> {
+        let Some(t) = self.get(id) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        if t.body_params != body {
+            found.push((
+                "body_variables",
+                format!(
+                    "template {id} {:?} needs {}, the manifest gives {body} — its body is: {:?}",
+                    t.name,
+                    count(t.body_params, "body variable"),
+                    t.body
+                ),
+            ));
         }
-        _ => None,
+        if t.header_params != header {
+            let text = match &t.header {
+                Some(h) => format!("its header is: {h:?}"),
+                None => "it has no text header".into(),
+            };
+            found.push((
+                "header_variables",
+                format!(
+                    "template {id} {:?} needs {}, the manifest gives {header} — {text}",
+                    t.name,
+                    count(t.header_params, "header variable"),
+                ),
+            ));
+        }
+        found
     }
 }
 
-fn id_of(t: &Value) -> Option<i64> {
-    let id = t.as_object()?.get("id").or_else(|| t.get("template_id"))?;
-    id.as_i64()
-        .or_else(|| id.as_str().and_then(|s| s.trim().parse().ok()))
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
-fn approved(t: &Value) -> bool {
-    let yes = |v: &Value| match v {
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_i64() == Some(1),
-        Value::String(s) => ["approved", "active", "true", "1"]
-            .iter()
-            .any(|ok| s.trim().eq_ignore_ascii_case(ok)),
-        _ => false,
-    };
-    ["status", "approved", "is_approved", "state"]
-        .iter()
-        .filter_map(|k| t.get(k))
-        .any(yes)
+/// Reads every page of the account's template list.
+pub async fn fetch(client: &wutt::Client) -> TemplateCheck {
+    match client.templates().await {
+        Ok(list) => TemplateCheck::known(list),
+        Err(e) => TemplateCheck::Unavailable(format!("template list: {e}")),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::wutt::templates::TemplateStatus;
 
-    #[test]
-    fn finds_templates_in_any_plausible_shape() {
-        let shapes = [
-            json!([{"id": 1, "status": "APPROVED"}, {"id": 2, "status": "pending"}]),
-            json!({"templates": [{"id": "1", "status": "approved"}, {"id": 2, "approved": false}]}),
-            json!({"data": [{"id": 1, "approved": true}, {"id": 2, "status": "rejected"}], "total": 2}),
-            json!({"current_page": 1, "data": {"data": [{"id": 1, "status": "Active"}, {"id": 2}]}}),
-        ];
-        for data in shapes {
-            let map = extract(&data).unwrap_or_else(|| panic!("{data}"));
-            assert_eq!(map.get(&1), Some(&true), "{data}");
-            assert_eq!(map.get(&2), Some(&false), "{data}");
+    fn template(id: i64, status: TemplateStatus, body: &str, header: Option<&str>) -> Template {
+        Template {
+            id,
+            name: format!("t{id}"),
+            language_id: Some(1),
+            status,
+            body: body.into(),
+            header: header.map(str::to_string),
+            body_params: crate::wutt::templates::placeholders(body),
+            header_params: header.map_or(0, crate::wutt::templates::placeholders),
         }
-        assert!(extract(&json!("nope")).is_none());
-        assert!(extract(&json!({"count": 3})).is_none());
-        assert_eq!(extract(&json!([])), Some(HashMap::new()));
+    }
+
+    fn check() -> TemplateCheck {
+        TemplateCheck::known([
+            template(1, TemplateStatus::Approved, "Hi {{1}}, order {{2}}", None),
+            template(2, TemplateStatus::Pending, "Draft", None),
+            template(3, TemplateStatus::Approved, "Hello", Some("For {{1}}")),
+        ])
     }
 
     #[test]
     fn refusal_says_why() {
-        let check = TemplateCheck::Known(HashMap::from([(1, true), (2, false)]));
+        let check = check();
         assert_eq!(check.refusal(1), Some(None));
-        assert!(check.refusal(2).unwrap().unwrap().contains("not approved"));
-        assert!(check.refusal(3).unwrap().unwrap().contains("not in"));
+        let pending = check.refusal(2).unwrap().unwrap();
+        assert!(
+            pending.contains("not approved") && pending.contains("pending"),
+            "{pending}"
+        );
+        assert!(check.refusal(9).unwrap().unwrap().contains("not in"));
         assert_eq!(TemplateCheck::Unavailable("x".into()).refusal(3), None);
+    }
+
+    #[test]
+    fn variable_counts_must_match_the_placeholders() {
+        let check = check();
+        assert!(check.variable_mismatches(1, 2, 0).is_empty());
+        let m = check.variable_mismatches(1, 1, 0);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].0, "body_variables");
+        assert_eq!(
+            m[0].1,
+            "template 1 \"t1\" needs 2 body variables, the manifest gives 1 — its body is: \"Hi {{1}}, order {{2}}\""
+        );
+        let m = check.variable_mismatches(3, 0, 0);
+        assert_eq!(m[0].0, "header_variables");
+        assert!(
+            m[0].1.contains(
+                "needs 1 header variable, the manifest gives 0 — its header is: \"For {{1}}\""
+            ),
+            "{}",
+            m[0].1
+        );
+        let m = check.variable_mismatches(2, 1, 1);
+        assert_eq!(m.len(), 2);
+        assert!(m[1].1.contains("it has no text header"), "{}", m[1].1);
+        assert!(check.variable_mismatches(9, 5, 5).is_empty());
+        assert!(
+            TemplateCheck::Unavailable("x".into())
+                .variable_mismatches(1, 0, 0)
+                .is_empty()
+        );
     }
 }

@@ -48,6 +48,12 @@ pub struct NewCampaign {
     pub max_attempts: Option<i32>,
     pub template_verified: Option<bool>,
     pub manifest: serde_json::Value,
+    /// The manifest's `body_variables` as written (`{{column}}` texts; empty: none).
+    pub body_variables: Vec<String>,
+    /// The manifest's `header_variables` as written (empty: none).
+    pub header_variables: Vec<String>,
+    /// Make each recipient a Wutt contact before sending it a text.
+    pub create_contacts: bool,
 }
 
 /// A media file captured with the campaign.
@@ -167,9 +173,10 @@ impl LoadTx {
                     message_template, from_number, latitude, longitude, cta_url_id,
                     interactive_list_id, start_at, expires_at, send_window_start,
                     send_window_end, send_window_tz, rate_per_second, max_attempts,
-                    template_verified, manifest)
+                    template_verified, manifest, body_variables, header_variables,
+                    create_contacts)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE($11, now()), $12,
-                    $13, $14, $15, $16, COALESCE($17, 5), $18, $19)
+                    $13, $14, $15, $16, COALESCE($17, 5), $18, $19, $20, $21, $22)
                  RETURNING id",
             )
             .bind(&name)
@@ -191,6 +198,9 @@ impl LoadTx {
             .bind(c.max_attempts)
             .bind(c.template_verified)
             .bind(&c.manifest)
+            .bind(&c.body_variables)
+            .bind(&c.header_variables)
+            .bind(c.create_contacts)
             .fetch_one(&mut *sp)
             .await;
             match inserted {
@@ -304,12 +314,24 @@ pub struct RecipientRow<'a> {
     pub from_number: Option<&'a str>,
     pub duplicate_of: Option<u32>,
     pub error: Option<&'a str>,
+    /// Rendered template variables (`None`: NULL, the row sends none).
+    pub body_variables: Option<&'a [String]>,
+    pub header_variables: Option<&'a [String]>,
+    /// The contact's names (`None` unless the campaign creates contacts).
+    pub firstname: Option<&'a str>,
+    pub lastname: Option<&'a str>,
 }
 
 /// Columns of [`RowEncoder`]'s rows, in order.
 const COPY_COLUMNS: &str = "campaign_id, row_number, line_number, raw_phone, mobile_code, \
     mobile, state, next_attempt_at, template_id, message, from_number, duplicate_of, \
-    error";
+    error, body_variables, header_variables, firstname, lastname";
+
+/// How many columns [`COPY_COLUMNS`] names.
+const COPY_FIELDS: i16 = 17;
+
+/// PostgreSQL's type OID of `text` (the element type of `text[]`).
+const TEXT_OID: u32 = 25;
 
 /// Start of a binary COPY stream: signature, flags, no header extension.
 const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
@@ -340,7 +362,7 @@ impl RowEncoder {
     pub fn encode(&self, buf: &mut Vec<u8>, r: &RecipientRow<'_>) {
         let line = i32::try_from(r.line_number).unwrap_or(i32::MAX);
         let row = i32::try_from(r.row_number).unwrap_or(i32::MAX);
-        buf.extend_from_slice(&13i16.to_be_bytes());
+        buf.extend_from_slice(&COPY_FIELDS.to_be_bytes());
         fixed(buf, &self.campaign_id.to_be_bytes());
         fixed(buf, &row.to_be_bytes());
         fixed(buf, &line.to_be_bytes());
@@ -370,6 +392,10 @@ impl RowEncoder {
             None => null(buf),
         }
         text(buf, r.error);
+        text_array(buf, r.body_variables);
+        text_array(buf, r.header_variables);
+        text(buf, r.firstname);
+        text(buf, r.lastname);
     }
 }
 
@@ -403,6 +429,29 @@ fn text(buf: &mut Vec<u8>, value: Option<&str>) {
             close(buf, at);
         }
     }
+}
+
+/// One `text[]` field in binary array form (`None` is NULL): dimensions,
+/// no-nulls flag, element type, then (for a non-empty array) its length and
+/// lower bound 1, then each element as a text field.
+fn text_array(buf: &mut Vec<u8>, values: Option<&[String]>) {
+    let Some(values) = values else {
+        return null(buf);
+    };
+    let at = open(buf);
+    let dims: i32 = if values.is_empty() { 0 } else { 1 };
+    buf.extend_from_slice(&dims.to_be_bytes());
+    buf.extend_from_slice(&0i32.to_be_bytes());
+    buf.extend_from_slice(&TEXT_OID.to_be_bytes());
+    if !values.is_empty() {
+        let len = i32::try_from(values.len()).unwrap_or(i32::MAX);
+        buf.extend_from_slice(&len.to_be_bytes());
+        buf.extend_from_slice(&1i32.to_be_bytes());
+        for v in values {
+            text(buf, Some(v));
+        }
+    }
+    close(buf, at);
 }
 
 /// Text bytes; NUL, which PostgreSQL text cannot hold, becomes U+FFFD.
@@ -457,6 +506,10 @@ mod tests {
                 from_number: None,
                 duplicate_of: Some(1),
                 error: None,
+                body_variables: None,
+                header_variables: None,
+                firstname: None,
+                lastname: None,
             },
         );
         let s = |v: &str| Some(v.as_bytes().to_vec());
@@ -475,6 +528,10 @@ mod tests {
                 s("hi"),
                 None,
                 Some(1i32.to_be_bytes().to_vec()),
+                None,
+                None,
+                None,
+                None,
                 None,
             ]
         );
@@ -498,13 +555,62 @@ mod tests {
                 from_number: Some("+1"),
                 duplicate_of: None,
                 error: Some("no phone number"),
+                body_variables: None,
+                header_variables: None,
+                firstname: None,
+                lastname: None,
             },
         );
         let f = fields(&buf);
-        assert_eq!(f.len(), 13);
+        assert_eq!(f.len(), 17);
         assert_eq!((&f[4], &f[5]), (&None, &None));
         assert_eq!(f[7], Some((-PG_EPOCH_MICROS).to_be_bytes().to_vec()));
         assert_eq!(f[8], Some(42i64.to_be_bytes().to_vec()));
         assert_eq!(f[12].as_deref(), Some("no phone number".as_bytes()));
+    }
+
+    #[test]
+    fn variables_and_names_are_binary_text_arrays_and_texts() {
+        let enc = RowEncoder::new(1, DateTime::from_timestamp(0, 0).unwrap());
+        let body = vec!["Ann".to_string(), "A\0-7".to_string()];
+        let mut buf = Vec::new();
+        enc.encode(
+            &mut buf,
+            &RecipientRow {
+                row_number: 1,
+                line_number: 2,
+                raw_phone: "+8801711000001",
+                phone: None,
+                state: "queued",
+                template_id: Some(7),
+                message: None,
+                from_number: None,
+                duplicate_of: None,
+                error: None,
+                body_variables: Some(&body),
+                header_variables: Some(&[][..]),
+                firstname: Some("Ann"),
+                lastname: Some("Lee"),
+            },
+        );
+        let f = fields(&buf);
+        assert_eq!(f.len(), 17);
+        let mut array = Vec::new();
+        for n in [1i32, 0, 25, 2, 1] {
+            array.extend_from_slice(&n.to_be_bytes());
+        }
+        array.extend_from_slice(&3i32.to_be_bytes());
+        array.extend_from_slice(b"Ann");
+        let second = "A\u{FFFD}-7".as_bytes();
+        array.extend_from_slice(&(second.len() as i32).to_be_bytes());
+        array.extend_from_slice(second);
+        assert_eq!(f[13].as_deref(), Some(&array[..]));
+        let mut empty = Vec::new();
+        for n in [0i32, 0, 25] {
+            empty.extend_from_slice(&n.to_be_bytes());
+        }
+        assert_eq!(f[14].as_deref(), Some(&empty[..]));
+        assert_eq!(f[15].as_deref(), Some("Ann".as_bytes()));
+        assert_eq!(f[16].as_deref(), Some("Lee".as_bytes()));
     }
 }

@@ -1,6 +1,7 @@
 //! Streams every recipient row of `recipient_results` to a writer, one row at
 //! a time (a 1M-row campaign is never held in memory): CSV for spreadsheets,
-//! a JSON array, or JSON lines.
+//! a JSON array, or JSON lines. The columns are the view's, in its order,
+//! the rendered template variables last.
 
 use std::io::Write;
 
@@ -42,10 +43,14 @@ pub struct RecipientRow {
     pub raw_phone: String,
     pub outcome: Option<String>,
     pub line_number: i32,
+    /// The template's rendered body variables (`None`: the row sends none).
+    pub body_variables: Option<Vec<String>>,
+    /// The template's rendered header variables.
+    pub header_variables: Option<Vec<String>>,
 }
 
 /// CSV header: the view's columns, in its order.
-pub const CSV_HEADER: [&str; 17] = [
+pub const CSV_HEADER: [&str; 19] = [
     "campaign_id",
     "campaign_name",
     "row_number",
@@ -63,11 +68,13 @@ pub const CSV_HEADER: [&str; 17] = [
     "raw_phone",
     "outcome",
     "line_number",
+    "body_variables",
+    "header_variables",
 ];
 
 const QUERY: &str = "SELECT campaign_id, campaign_name, row_number, mobile_code, mobile, state, \
      attempts, http_status, remark, messages, data, error, sent_at, updated_at, raw_phone, \
-     outcome, line_number FROM recipient_results \
+     outcome, line_number, body_variables, header_variables FROM recipient_results \
      WHERE ($1::bigint IS NULL OR campaign_id = $1) AND ($2::text IS NULL OR state = $2) \
      ORDER BY campaign_id, row_number";
 
@@ -155,9 +162,15 @@ impl<W: Write> RowSink<W> {
     }
 }
 
-/// The row as CSV cells, in [`CSV_HEADER`] order.
-fn csv_cells(r: &RecipientRow) -> [String; 17] {
+/// The row as CSV cells, in [`CSV_HEADER`] order. Template variables are a
+/// JSON array (`["Ann","A-17"]`): values may hold any delimiter.
+fn csv_cells(r: &RecipientRow) -> [String; 19] {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let list = |v: &Option<Vec<String>>| {
+        v.as_ref()
+            .map(|v| serde_json::to_string(v).unwrap_or_default())
+            .unwrap_or_default()
+    };
     let time = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
     [
         r.campaign_id.to_string(),
@@ -180,5 +193,7 @@ fn csv_cells(r: &RecipientRow) -> [String; 17] {
         r.raw_phone.clone(),
         opt(&r.outcome),
         r.line_number.to_string(),
+        list(&r.body_variables),
+        list(&r.header_variables),
     ]
 }

@@ -1,6 +1,7 @@
 //! Reporting: summaries and per-recipient exports over the reporting views of
 //! `migrations/0002_reporting_views.sql` (`campaign_summary`,
-//! `recipient_results`, `campaign_errors`).
+//! `recipient_results`, `campaign_errors`; `recipient_results` as extended
+//! since, last by `0006_real_server.sql` with the template variables).
 //!
 //! - [`summary`]: campaign lookup, the summary rows, queue depth for metrics.
 //! - [`export`]: streams every recipient row to CSV, JSON or JSON lines.

@@ -154,3 +154,84 @@ fn an_oversized_or_special_manifest_is_refused_without_reading_it_whole() {
     let p = Manifest::load(dir.path()).unwrap_err();
     assert!(p[0].reason.contains("not a regular file"), "{p:?}");
 }
+
+#[test]
+fn template_variables_and_create_contacts_parse() {
+    let m = Manifest::parse(
+        r#"
+template_id = 12
+body_variables = ["{{first_name}}", "Order {{ order_id }}"]
+header_variables = ["{{first_name}}"]
+create_contacts = true
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        m.body_variables.as_deref(),
+        Some(
+            &[
+                "{{first_name}}".to_string(),
+                "Order {{ order_id }}".to_string()
+            ][..]
+        )
+    );
+    assert!(m.create_contacts);
+    let lists: Vec<_> = m
+        .variable_lists()
+        .into_iter()
+        .map(|(k, l)| (k, l.len()))
+        .collect();
+    assert_eq!(lists, [("body_variables", 2), ("header_variables", 1)]);
+    // Written empty is the same as not written; create_contacts defaults to off.
+    let m = Manifest::parse("template_id = 1\nbody_variables = []\n").unwrap();
+    assert!(m.variable_lists().is_empty());
+    assert!(!m.create_contacts);
+    assert!(Manifest::parse("message = \"Hi\"\ncreate_contacts = true\n").is_ok());
+}
+
+#[test]
+fn template_variables_that_can_never_be_sent_are_problems() {
+    let p = problems(
+        "template_id = 3\nbody_variables = [\"{{a}}\", \" \", \"a\\tb\", \"x     y\", \"line\\nbreak\"]\n",
+    );
+    let reasons: Vec<String> = p.iter().map(|p| p.to_string()).collect();
+    assert_eq!(p.len(), 4, "{reasons:#?}");
+    assert!(
+        p.iter()
+            .all(|p| p.column.as_deref() == Some("body_variables"))
+    );
+    assert!(
+        reasons[0].contains("variable 2: must not be empty"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].contains("variable 3") && reasons[1].contains("tab"),
+        "{reasons:?}"
+    );
+    assert!(reasons[2].contains("more than 4 spaces"), "{reasons:?}");
+    assert!(reasons[3].contains("line break"), "{reasons:?}");
+    // Four spaces in a row are fine.
+    assert!(Manifest::parse("template_id = 3\nbody_variables = [\"a    b\"]\n").is_ok());
+}
+
+#[test]
+fn template_variables_do_not_go_with_a_text() {
+    let cols =
+        columns("message = \"Hi\"\nbody_variables = [\"{{a}}\"]\nheader_variables = [\"x\"]\n");
+    assert_eq!(cols, ["body_variables", "header_variables"]);
+    let p = problems("image = \"a.png\"\nheader_variables = [\"x\"]\n");
+    assert!(p[0].reason.contains("use template_id"), "{p:?}");
+}
+
+#[test]
+fn template_variables_and_create_contacts_have_types() {
+    for text in [
+        "template_id = 1\nbody_variables = \"{{a}}\"\n",
+        "template_id = 1\nheader_variables = [1, 2]\n",
+        "create_contacts = \"yes\"\n",
+    ] {
+        let p = problems(text);
+        assert_eq!(p.len(), 1, "{text}: {p:?}");
+        assert!(p[0].line.is_some(), "{text}: {p:?}");
+    }
+}
