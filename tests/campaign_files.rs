@@ -266,6 +266,64 @@ fn manifest_with_an_unknown_key() {
 }
 
 #[test]
+fn manifest_problems_all_at_once_each_naming_the_file() {
+    let dir = Dir::new();
+    let path = dir.write(
+        "list.toml",
+        b"templte_id = 4\nmessage = 7\nsend_window = { start = \"09:00\", end = \"20:00\", tz = \"UTC\" }\n",
+    );
+    let problems = Manifest::load(&path).unwrap_err();
+    let shown: Vec<String> = problems.iter().map(Problem::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "list.toml line 1: unknown key \"templte_id\": did you mean template_id?",
+            "list.toml line 2, key \"message\", value \"7\": must be text in quotes, e.g. message = \"Hi {{firstname}}\"",
+            "list.toml line 3: unknown key \"send_window.tz\": did you mean timezone?",
+            "list.toml line 3, key \"send_window.timezone\": missing: the IANA timezone the hours are in, e.g. timezone = \"Asia/Dhaka\"",
+        ]
+    );
+}
+
+/// The README's example manifest (in "The drop folder") names every key and
+/// reads as written; its commented text keys, without the template's, read too.
+#[test]
+fn the_readme_example_manifest_has_every_key_and_reads() {
+    use wutt_campaign::campaign::manifest::read::KEYS;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = &readme[readme.find("## The drop folder").expect("the section")..];
+    let block = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml block in The drop folder");
+    let written = |key: &str| {
+        block
+            .lines()
+            .any(|l| l.trim_start_matches("# ").starts_with(&format!("{key} = ")))
+    };
+    for key in KEYS {
+        assert!(
+            written(key),
+            "{key} is not in the README's example:\n{block}"
+        );
+    }
+    let template = Manifest::parse(block).unwrap_or_else(|p| panic!("{p:?}"));
+    assert_eq!(template.template_id, Some(5));
+    assert_eq!(template.body_variables.as_ref().map(Vec::len), Some(2));
+    assert!(template.send_window.is_some() && !template.create_contacts);
+    let text: String = block
+        .lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .filter(|l| l.contains(" = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let text = Manifest::parse(&text).unwrap_or_else(|p| panic!("{p:?}\n{text}"));
+    assert!(text.message.is_some() && text.image.is_some() && text.interactive_list_id.is_some());
+}
+
+#[test]
 fn placeholder_for_a_missing_column() {
     let dir = Dir::new();
     let path = dir.write("list.csv", b"phone,first\n+8801988123456,Ann\n");

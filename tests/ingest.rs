@@ -794,7 +794,13 @@ async fn a_template_on_page_3_loads_with_its_rendered_variables() {
     let loaded = &summary.loaded[0];
     assert_eq!(loaded.template_verified, Some(true), "{loaded:?}");
     assert_eq!((loaded.counts.queued, loaded.counts.invalid), (1, 2));
-    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.invalid_rows.total(), 2);
+    // Two of three rows invalid: most of the file, which is said.
+    assert!(
+        matches!(&loaded.warnings[..], [w] if w.starts_with("2 of 3 rows are invalid (66%)")),
+        "{:?}",
+        loaded.warnings
+    );
     let rows = variable_rows(&db.pool).await;
     assert_eq!(
         rows[0],
@@ -839,7 +845,7 @@ async fn variables_that_do_not_match_the_template_reject_the_file_quoting_it() {
             "short",
             "template_id = 42\nbody_variables = [\"{{firstname}}\"]\nheader_variables = [\"x\"]\n",
             vec![
-                "column \"body_variables\": template 42 \"order_shipped\" needs 2 body variables, the manifest gives 1 — its body is: \"Hi {{1}}, order {{2}} has shipped\"",
+                "short.toml, key \"body_variables\": template 42 \"order_shipped\" needs 2 body variables, the manifest gives 1 — its body is: \"Hi {{1}}, order {{2}} has shipped\"",
             ],
         ),
         (
@@ -847,7 +853,7 @@ async fn variables_that_do_not_match_the_template_reject_the_file_quoting_it() {
             "template_id = 42\n",
             vec![
                 "needs 2 body variables, the manifest gives 0",
-                "column \"header_variables\": template 42 \"order_shipped\" needs 1 header variable, the manifest gives 0 — its header is: \"For {{1}}\"",
+                "none.toml, key \"header_variables\": template 42 \"order_shipped\" needs 1 header variable, the manifest gives 0 — its header is: \"For {{1}}\"",
             ],
         ),
         (

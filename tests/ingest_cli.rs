@@ -53,7 +53,16 @@ async fn load_exit_codes_say_what_happened() {
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
     let out = text(&ok);
     assert!(out.contains("campaign 1 \"good\" loaded"), "{out}");
-    assert!(out.contains("duplicate           1"), "{out}");
+    assert!(out.contains("| duplicate  |          1 |"), "{out}");
+    assert!(
+        out.contains("1 duplicate row, not sent again:\n  line 3, value \"+8801711000001\": same number as line 2"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("reaches only numbers").count(),
+        1,
+        "each warning once: {out}"
+    );
     assert!(
         out.contains("warning: free-form text (message, media, location, interactive) reaches only numbers that are already Wutt contacts"),
         "{out}"
@@ -91,7 +100,7 @@ async fn a_dry_run_prints_the_variables_and_the_contacts() {
     assert_eq!(dry.status.code(), Some(0), "{out}");
     assert!(
         out.contains(
-            "row 1 → +8801711000001: template 42 · body variables [\"Ann\", \"A-1\"] · header variables [\"Ann\"] · contact \"Ann\" \"Lee\""
+            "line 2 → +8801711000001: template 42 · body variables [\"Ann\", \"A-1\"] · header variables [\"Ann\"] · contact \"Ann\" \"Lee\""
         ),
         "{out}"
     );

@@ -376,12 +376,12 @@ async fn recipient_exports_carry_the_template_variables() {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
-        &header[header.len() - 2..],
-        ["body_variables", "header_variables"]
+        &header[header.len() - 3..],
+        ["body_variables", "header_variables", "duplicate_of"]
     );
     assert_eq!(header, report::export::CSV_HEADER);
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    let n = header.len();
+    let n = header.len() - 1;
     let body: Vec<String> = serde_json::from_str(&records[0][n - 2]).unwrap();
     assert_eq!(body, ["Ann", "=1+1", "a, \"b\"; c"]);
     assert_eq!(&records[0][n - 1], "[\"Ann\"]");

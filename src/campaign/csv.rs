@@ -123,6 +123,7 @@ impl CsvSource {
         let line = Some(line);
         self.headers = self.record.iter().map(str::to_string).collect();
         let at = |column: String, reason: String| Problem {
+            manifest: None,
             line,
             column: Some(column),
             value: None,
@@ -218,6 +219,7 @@ impl CsvSource {
     fn row(&mut self, line_number: u64) -> Result<CsvRow, Problem> {
         if let Some(i) = self.record.iter().position(|f| f.len() > MAX_FIELD_BYTES) {
             return Err(Problem {
+                manifest: None,
                 line: Some(line_number),
                 column: Some(
                     self.headers

@@ -1,6 +1,8 @@
 //! `NAME.toml`: a campaign's settings. Unknown keys are errors, so a typo
 //! never silently drops a setting, and every problem of the file is reported
-//! at once, each naming its key. Media paths are resolved by [`media`].
+//! at once, each naming its key (and, read from a file, the file): the text is
+//! read key by key by [`read`], then checked by [`Manifest::validate`]. Media
+//! paths are resolved by [`media`].
 //!
 //! Rules where the design is silent: `start_at`/`expires_at` may be TOML
 //! datetimes or RFC 3339 strings but need a UTC offset; `rate_per_second` is
@@ -20,6 +22,7 @@
 //! contact before a text is sent (its `firstname`/`lastname` columns).
 
 mod media;
+pub mod read;
 #[cfg(test)]
 mod tests;
 
@@ -27,7 +30,6 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Deserializer};
 
 use super::Problem;
 pub use media::ResolvedMedia;
@@ -37,18 +39,15 @@ pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 
 /// The manifest as written. Every key is optional; a CSV without a manifest
 /// gets `Manifest::default()` (and then needs per-row `template_id` or `message`).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Manifest {
     pub name: Option<String>,
     pub template_id: Option<i64>,
     /// Text with `{{column}}` placeholders.
     pub message: Option<String>,
     pub from_number: Option<String>,
-    #[serde(default, deserialize_with = "datetime")]
     pub start_at: Option<DateTime<Utc>>,
     /// A time-bound offer: not sent after this instant.
-    #[serde(default, deserialize_with = "datetime")]
     pub expires_at: Option<DateTime<Utc>>,
     pub rate_per_second: Option<f64>,
     pub max_attempts: Option<u32>,
@@ -68,7 +67,6 @@ pub struct Manifest {
     pub header_variables: Option<Vec<String>>,
     /// Make each recipient a Wutt contact (from its `firstname` / `lastname`
     /// columns) before sending: free-form text reaches only contacts.
-    #[serde(default)]
     pub create_contacts: bool,
 }
 
@@ -76,8 +74,7 @@ pub struct Manifest {
 pub const MAX_PARAM_SPACES: usize = 4;
 
 /// Daily hours in which a campaign may send, in the given IANA timezone.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SendWindow {
     /// `HH:MM`
     pub start: String,
@@ -88,28 +85,23 @@ pub struct SendWindow {
 }
 
 impl Manifest {
-    /// Reads and checks a manifest. Every problem is reported, not only the first.
+    /// Reads and checks a manifest. Every problem is reported, not only the
+    /// first, each naming the file.
     pub fn load(path: &Path) -> Result<Manifest, Vec<Problem>> {
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
         let text = super::file::read_text(path, MAX_MANIFEST_BYTES).map_err(|e| {
-            vec![Problem::file(format!(
-                "cannot read {}: {e}",
-                path.display()
-            ))]
+            vec![Problem::file(format!("cannot read: {e}")).in_manifest(&file_name)]
         })?;
         Manifest::parse(&text)
+            .map_err(|ps| ps.into_iter().map(|p| p.in_manifest(&file_name)).collect())
     }
 
-    /// Parses and checks manifest text.
+    /// Parses and checks manifest text. Every problem is returned, in file order.
     pub fn parse(text: &str) -> Result<Manifest, Vec<Problem>> {
-        let manifest: Manifest = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|span| line_of(text, span.start));
-            vec![Problem {
-                line,
-                ..Problem::file(format!("manifest: {}", e.message().trim()))
-            }]
-        })?;
-        manifest.validate()?;
-        Ok(manifest)
+        read::read(text)
     }
 
     /// Checks values the TOML types cannot express. Every problem is returned.
@@ -117,6 +109,7 @@ impl Manifest {
         let mut problems = Vec::new();
         let mut bad = |key: &str, value: String, reason: &str| {
             problems.push(Problem {
+                manifest: None,
                 line: None,
                 column: Some(key.to_string()),
                 value: (!value.is_empty()).then_some(value),
@@ -262,6 +255,7 @@ impl SendWindow {
         let mut problems = Vec::new();
         let mut bad = |key: &str, value: &str, reason: &str| {
             problems.push(Problem {
+                manifest: None,
                 line: None,
                 column: Some(format!("send_window.{key}")),
                 value: Some(value.to_string()),
@@ -348,34 +342,6 @@ pub fn value_problem(value: &str) -> Option<String> {
     None
 }
 
-/// The 1-based line of byte offset `at` (counted on bytes, so an offset that
-/// is not on a character boundary cannot panic).
-fn line_of(text: &str, at: usize) -> u64 {
-    let before = &text.as_bytes()[..at.min(text.len())];
-    1 + before.iter().filter(|&&b| b == b'\n').count() as u64
-}
-
 fn parse_hhmm(text: &str) -> Option<NaiveTime> {
     NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()
-}
-
-/// Accepts a TOML datetime or an RFC 3339 string; either needs a UTC offset.
-fn datetime<'de, D: Deserializer<'de>>(de: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Written {
-        Toml(toml::value::Datetime),
-        Text(String),
-    }
-    let text = match Written::deserialize(de)? {
-        Written::Toml(datetime) => datetime.to_string(),
-        Written::Text(text) => text,
-    };
-    DateTime::parse_from_rfc3339(text.trim())
-        .map(|t| Some(t.with_timezone(&Utc)))
-        .map_err(|_| {
-            serde::de::Error::custom(format!(
-                "{text:?} is not a date and time with a UTC offset, e.g. 2026-12-01T09:00:00+06:00"
-            ))
-        })
 }

@@ -21,9 +21,14 @@ pub mod render;
 use std::fmt;
 
 /// One problem found in a campaign file, located as precisely as possible so
-/// a marketer can fix it: `line 12, column "phone", value "12ab": not a phone number`.
+/// a marketer can fix it: `line 12, column "phone", value "12ab": not a phone
+/// number`, or for the manifest `list.toml line 3, key "rate_per_second",
+/// value "fast": must be a number`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The manifest's file name (`list.toml`) when the problem is one of the
+    /// manifest; `None` for the CSV (and for manifest text parsed without a file).
+    pub manifest: Option<String>,
     /// Physical line in the file (1-based), when the problem is on a line.
     pub line: Option<u64>,
     /// Column (header name) or manifest key.
@@ -36,10 +41,19 @@ pub struct Problem {
 impl Problem {
     pub fn file(reason: impl Into<String>) -> Problem {
         Problem {
+            manifest: None,
             line: None,
             column: None,
             value: None,
             reason: reason.into(),
+        }
+    }
+
+    /// The same problem, named as one of the manifest `file_name`.
+    pub fn in_manifest(self, file_name: &str) -> Problem {
+        Problem {
+            manifest: Some(file_name.to_string()),
+            ..self
         }
     }
 }
@@ -47,11 +61,19 @@ impl Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();
-        if let Some(line) = self.line {
-            parts.push(format!("line {line}"));
+        match (&self.manifest, self.line) {
+            (Some(file), Some(line)) => parts.push(format!("{file} line {line}")),
+            (Some(file), None) => parts.push(file.clone()),
+            (None, Some(line)) => parts.push(format!("line {line}")),
+            (None, None) => {}
         }
         if let Some(column) = &self.column {
-            parts.push(format!("column {column:?}"));
+            let what = if self.manifest.is_some() {
+                "key"
+            } else {
+                "column"
+            };
+            parts.push(format!("{what} {column:?}"));
         }
         if let Some(value) = &self.value {
             let short: String = value.chars().take(60).collect();

@@ -116,6 +116,7 @@ fn push_text(segments: &mut Vec<Segment>, text: &str) {
 
 fn problem(column: Option<&str>, value: &str, reason: &str) -> Problem {
     Problem {
+        manifest: None,
         line: None,
         column: Some(column.map_or_else(|| "message".to_string(), str::to_string)),
         value: Some(value.to_string()),

@@ -1,12 +1,12 @@
 //! `campaign list|pause|resume|cancel` and `requeue`.
 
 use clap::{Args, Subcommand, ValueEnum};
-use comfy_table::Table;
 use sqlx::PgPool;
 
 use super::{ConfigError, Exit, Settings};
 use crate::queue::control::{self, Campaign, RequeueState};
 use crate::queue::throttle::notify_work;
+use crate::report::table;
 
 #[derive(Debug, Subcommand)]
 pub enum CampaignCommand {
@@ -59,8 +59,8 @@ pub async fn exec_campaign(settings: &Settings, cmd: CampaignCommand) -> anyhow:
     let pool = settings.pool().await?;
     match cmd {
         CampaignCommand::List => {
-            let mut table = Table::new();
-            table.set_header(vec![
+            let mut t = table::new();
+            t.set_header(vec![
                 "id",
                 "name",
                 "status",
@@ -73,7 +73,7 @@ pub async fn exec_campaign(settings: &Settings, cmd: CampaignCommand) -> anyhow:
                 "pause reason",
             ]);
             for c in control::list(&pool).await? {
-                table.add_row(vec![
+                t.add_row(vec![
                     c.id.to_string(),
                     c.name,
                     c.status,
@@ -86,7 +86,8 @@ pub async fn exec_campaign(settings: &Settings, cmd: CampaignCommand) -> anyhow:
                     c.pause_reason.unwrap_or_default(),
                 ]);
             }
-            println!("{table}");
+            table::align_right(&mut t, 3..9);
+            println!("{t}");
         }
         CampaignCommand::Pause { campaign, reason } => {
             let c = find(&pool, &campaign).await?;

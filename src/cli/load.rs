@@ -1,5 +1,10 @@
 //! `load FILE [--dry-run] [--settle SECS]`: ingest one campaign file now.
 //! Exit 0 when loaded, 1 when rejected (problems printed), 2 when the file is missing.
+//!
+//! Rows are pointed at by their line in the file, never by their data row
+//! number: the line is the row number a spreadsheet shows (the header is
+//! line 1, as it is Excel's row 1), and every problem, `NAME.errors.txt` and
+//! a duplicate's `error` use it too.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -9,7 +14,13 @@ use clap::Args;
 use super::{ConfigError, Exit, Settings};
 use crate::ingest::dry_run::Sample;
 use crate::ingest::{self, CampaignsDir, IngestOptions, LoadOutcome, ProblemList, StateCounts};
+use crate::report::table;
 use crate::wutt;
+
+/// How many invalid and duplicate rows `load` shows (the report lists all).
+const SHOWN: usize = 5;
+/// How many duplicate rows a dry run shows.
+const DUPLICATES_SHOWN: usize = 20;
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
@@ -44,8 +55,40 @@ pub async fn exec(settings: &Settings, args: LoadArgs) -> anyhow::Result<Exit> {
         LoadOutcome::Loaded(l) => {
             println!("campaign {} {:?} loaded", l.campaign_id, l.name);
             print_counts(&l.counts);
+            let list_all = |state: &str| {
+                format!(
+                    "  all of them: wutt-campaign report {} --recipients --state {state}",
+                    l.campaign_id
+                )
+            };
+            if !l.invalid_rows.is_empty() {
+                println!(
+                    "{}, not sent{}",
+                    rows(l.counts.invalid, "invalid"),
+                    first_of(l.counts.invalid)
+                );
+                print_first(&l.invalid_rows, SHOWN, false);
+                println!("{}", list_all("invalid"));
+            }
+            if !l.duplicate_rows.is_empty() {
+                println!(
+                    "{}, not sent again{}",
+                    rows(l.counts.duplicate, "duplicate"),
+                    first_of(l.counts.duplicate)
+                );
+                print_first(&l.duplicate_rows, SHOWN, false);
+                println!("{}", list_all("duplicate"));
+            }
+            // Warnings are diagnostics: on stderr, where a log line would be.
             for w in &l.warnings {
-                println!("warning: {w}");
+                eprintln!("warning: {w}");
+            }
+            if ingest::loader::mostly_invalid(&l.counts).is_some() {
+                eprintln!(
+                    "  the campaign is loaded: its {} queued row(s) are sent by the next run; \
+                     to stop it: wutt-campaign campaign cancel {}",
+                    l.counts.queued, l.campaign_id
+                );
             }
             Exit::Ok
         }
@@ -88,10 +131,45 @@ async fn dry_run(
         Err(_) => None,
     };
     let r = ingest::dry_run(&args.file, pool.as_ref(), client).await?;
-    println!("dry run of {:?}: nothing written, nothing moved", r.name);
+    let with = r
+        .manifest_name
+        .as_deref()
+        .map(|m| format!(" with {m}"))
+        .unwrap_or_default();
+    if r.rows_read == 0 && !r.problems.is_empty() {
+        // Stopped before the rows: no counts to show, only why.
+        let only_manifest = r.problems.listed.iter().all(|p| p.manifest.is_some());
+        match (&r.manifest_name, only_manifest) {
+            (Some(m), true) => println!(
+                "dry run of {}: {m} has {} problem(s), so the rows were not checked:",
+                r.file_name,
+                r.problems.total()
+            ),
+            _ => println!(
+                "dry run of {}{with}: {} problem(s) stop this file from loading, so the rows \
+                 were not checked:",
+                r.file_name,
+                r.problems.total()
+            ),
+        }
+        print_first(&r.problems, usize::MAX, true);
+        println!("nothing was written or moved; fix these and run the dry run again");
+        return Ok(Exit::Runtime);
+    }
+    println!(
+        "dry run of {}{with} (campaign {:?}): nothing written, nothing moved",
+        r.file_name, r.name
+    );
     print_counts(&r.counts);
+    if !r.samples.is_empty() {
+        println!("the first {} message(s):", r.samples.len());
+    }
     for s in &r.samples {
-        println!("  row {} → {}: {}", s.row_number, s.to, sample_text(s));
+        println!("  line {} → {}: {}", s.line_number, s.to, sample_text(s));
+    }
+    if !r.duplicate_rows.is_empty() {
+        println!("{}, not sent again:", rows(r.counts.duplicate, "duplicate"));
+        print_first(&r.duplicate_rows, DUPLICATES_SHOWN, true);
     }
     for w in &r.warnings {
         println!("warning: {w}");
@@ -129,7 +207,8 @@ fn client(settings: &Settings) -> Option<wutt::Client> {
     match settings.client() {
         Ok(c) => Some(c),
         Err(e) => {
-            tracing::warn!("no Wutt client ({e:#}); templates are not checked at load");
+            // A template campaign says so in its warnings ("templates not verified").
+            tracing::debug!("no Wutt client ({e:#}); templates are not checked at load");
             None
         }
     }
@@ -147,12 +226,51 @@ async fn wait_settled(file: &std::path::Path, settle: Duration) -> anyhow::Resul
     Ok(())
 }
 
+/// The recipients per state, as a table like every other.
 fn print_counts(c: &StateCounts) {
-    println!("  recipients  {:>9}", c.total());
-    println!("  queued      {:>9}", c.queued);
-    println!("  invalid     {:>9}", c.invalid);
-    println!("  duplicate   {:>9}", c.duplicate);
-    println!("  suppressed  {:>9}", c.suppressed);
+    let mut t = table::new();
+    t.set_header(["state", "recipients"]);
+    for (state, n) in [
+        ("queued", c.queued),
+        ("invalid", c.invalid),
+        ("duplicate", c.duplicate),
+        ("suppressed", c.suppressed),
+        ("total", c.total()),
+    ] {
+        t.add_row([state.to_string(), n.to_string()]);
+    }
+    table::align_right(&mut t, [1]);
+    println!("{t}");
+}
+
+/// `1 invalid row`, `3 invalid rows`.
+fn rows(n: u64, state: &str) -> String {
+    if n == 1 {
+        format!("1 {state} row")
+    } else {
+        format!("{n} {state} rows")
+    }
+}
+
+/// `; the first 5:` when there are more than [`SHOWN`], else `:`.
+fn first_of(n: u64) -> String {
+    if n > SHOWN as u64 {
+        format!("; the first {SHOWN}:")
+    } else {
+        ":".into()
+    }
+}
+
+/// The first `n` problems, indented, then (with `count_rest`) how many more
+/// there are.
+fn print_first(list: &ProblemList, n: usize, count_rest: bool) {
+    for p in list.listed.iter().take(n) {
+        println!("  {p}");
+    }
+    let more = list.total() - n.min(list.listed.len()) as u64;
+    if more > 0 && count_rest {
+        println!("  … and {more} more");
+    }
 }
 
 fn print_problems(problems: &ProblemList, invalid_rows: &ProblemList) {
@@ -161,10 +279,10 @@ fn print_problems(problems: &ProblemList, invalid_rows: &ProblemList) {
             "{} problem(s) stop this file from loading:",
             problems.total()
         );
-        print!("{}", problems.render());
+        print_first(problems, usize::MAX, true);
     }
     if !invalid_rows.is_empty() {
-        println!("{} row(s) load as invalid:", invalid_rows.total());
-        print!("{}", invalid_rows.render());
+        println!("{}, not sent:", rows(invalid_rows.total(), "invalid"));
+        print_first(invalid_rows, usize::MAX, true);
     }
 }

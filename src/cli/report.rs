@@ -1,6 +1,6 @@
-//! `report [CAMPAIGN] [--format table|csv|json|jsonl] [--recipients] [--state S] [--output FILE]`:
-//! the campaign summary, or every recipient row streamed with `--recipients`.
-//! Needs only `DATABASE_URL`.
+//! `report [CAMPAIGN] [--format table|csv|json|jsonl] [--recipients] [--state S]
+//! [--delimiter C] [--output FILE]`: the campaign summary, or every recipient
+//! row streamed with `--recipients`. Needs only `DATABASE_URL`.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::{ConfigError, Exit, Settings};
-use crate::report::{self, Format, RecipientFilter};
+use crate::report::{self, CsvStyle, Format, RecipientFilter};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
@@ -41,6 +41,12 @@ pub struct ReportArgs {
     #[arg(long, requires = "recipients", value_parser = clap::builder::PossibleValuesParser::new(report::STATES))]
     pub state: Option<String>,
 
+    /// CSV delimiter: ';' for Excel where the decimal separator is a comma
+    /// (most of Europe, Latin America), else it shows each line in one cell;
+    /// also tab [default: ,].
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -58,6 +64,13 @@ pub async fn exec(settings: &Settings, args: ReportArgs) -> anyhow::Result<Exit>
                     .into(),
             )
             .into());
+        }
+    };
+    let csv = match (&args.delimiter, format) {
+        (None, _) => CsvStyle::default(),
+        (Some(d), Format::Csv) => CsvStyle::with_delimiter(d).map_err(ConfigError)?,
+        (Some(_), _) => {
+            return Err(ConfigError("--delimiter applies to CSV (--format csv)".into()).into());
         }
     };
     let pool = settings.pool().await?;
@@ -80,14 +93,14 @@ pub async fn exec(settings: &Settings, args: ReportArgs) -> anyhow::Result<Exit>
             campaign_id: campaign.map(|c| c.id),
             state: args.state,
         };
-        report::write_recipients(&pool, &filter, format, out)
+        report::write_recipients_with(&pool, &filter, format, csv, out)
             .await
             .map(|_| ())
     } else {
         let rows = report::summaries(&pool, campaign.map(|c| c.id))
             .await
             .context("reading the campaign summary")?;
-        report::render::write_summary(&rows, format, out)
+        report::render::write_summary_with(&rows, format, csv, out)
     };
     match result {
         Ok(()) => Ok(Exit::Ok),

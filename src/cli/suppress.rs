@@ -163,14 +163,14 @@ fn print_list(list: &[suppress::Suppression], format: ListFormat) -> anyhow::Res
             w.flush()?;
         }
         ListFormat::Table => {
-            let mut t = comfy_table::Table::new();
+            let mut t = crate::report::table::new();
             t.set_header(["phone", "reason", "source", "added"]);
             for s in list {
                 t.add_row([
                     format!("+{}{}", s.mobile_code, s.mobile),
                     s.reason.clone(),
                     s.source.clone(),
-                    s.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                    crate::report::table::time(s.created_at),
                 ]);
             }
             println!("{t}\n{} number(s)", list.len());

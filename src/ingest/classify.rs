@@ -1,9 +1,9 @@
 //! The state of each planned recipient at load time: `invalid` (the planner's
 //! verdict, or a per-row template whose placeholders the manifest's variables
 //! do not fill), `suppressed` (on the opt-out list), `duplicate` (same
-//! canonical number as an earlier row of the campaign) or `queued`. Numbers
-//! are kept as compact `u64` keys (the E.164 digits), so a million rows cost a
-//! few MB.
+//! canonical number as an earlier row of the campaign; its `error` names the
+//! line of that row) or `queued`. Numbers are kept as compact `u64` keys (the
+//! E.164 digits), so a million rows cost a few MB.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -170,6 +170,10 @@ pub struct Classifier {
     pub counts: StateCounts,
     /// Rows that load as `invalid` (not a reason to reject the file).
     pub row_problems: ProblemList,
+    /// Rows that load as `duplicate`, each naming the line it repeats.
+    pub duplicate_rows: ProblemList,
+    /// The line of each row seen, to name the line a duplicate repeats.
+    lines: LineIndex,
     /// Problems that reject the file (templates the account cannot send).
     pub file_problems: ProblemList,
     refused_templates: HashSet<i64>,
@@ -191,6 +195,8 @@ impl Classifier {
             first_row_other: HashMap::new(),
             counts: StateCounts::default(),
             row_problems: ProblemList::default(),
+            duplicate_rows: ProblemList::default(),
+            lines: LineIndex::default(),
             file_problems: ProblemList::default(),
             refused_templates: HashSet::new(),
             manifest_template: planner.manifest_template(),
@@ -200,6 +206,7 @@ impl Classifier {
     }
 
     pub fn classify(&mut self, p: &PlannedRecipient) -> Classified {
+        self.lines.record(p.row_number, p.line_number);
         if let Some(t) = p.template_id {
             self.check_template(t, p.line_number);
         }
@@ -223,7 +230,18 @@ impl Classifier {
         };
         if first != p.row_number {
             self.counts.duplicate += 1;
-            return classified("duplicate", Some(first), None);
+            let reason = match self.lines.line(first) {
+                Some(line) => format!("same number as line {line}"),
+                None => format!("same number as data row {first}"),
+            };
+            self.duplicate_rows.push(Problem {
+                manifest: None,
+                line: Some(p.line_number),
+                column: None,
+                value: Some(p.raw_phone.clone()).filter(|s| !s.is_empty()),
+                reason: reason.clone(),
+            });
+            return classified("duplicate", Some(first), Some(reason));
         }
         self.counts.queued += 1;
         classified("queued", None, None)
@@ -232,6 +250,7 @@ impl Classifier {
     fn invalid(&mut self, p: &PlannedRecipient, reason: String) -> Classified {
         self.counts.invalid += 1;
         self.row_problems.push(Problem {
+            manifest: None,
             line: Some(p.line_number),
             column: None,
             value: Some(p.raw_phone.clone()).filter(|s| !s.is_empty()),
@@ -270,12 +289,38 @@ impl Classifier {
         if let Some(Some(reason)) = self.templates.refusal(id) {
             self.refused_templates.insert(id);
             self.file_problems.push(Problem {
+                manifest: None,
                 line: Some(line),
                 column: Some("template_id".into()),
                 value: Some(id.to_string()),
                 reason,
             });
         }
+    }
+}
+
+/// The physical line of each data row, kept as the rows where the distance
+/// between row number and line changes (blank lines, fields with line
+/// breaks): a few entries for a usual file, never more than one per row.
+/// Rows must be recorded in order.
+#[derive(Debug, Default)]
+struct LineIndex {
+    /// From this row on, line = row + offset.
+    changes: Vec<(u32, u64)>,
+}
+
+impl LineIndex {
+    fn record(&mut self, row: u32, line: u64) {
+        let offset = line.saturating_sub(u64::from(row));
+        if self.changes.last().map(|&(_, o)| o) != Some(offset) {
+            self.changes.push((row, offset));
+        }
+    }
+
+    fn line(&self, row: u32) -> Option<u64> {
+        let i = self.changes.partition_point(|&(r, _)| r <= row);
+        let (_, offset) = self.changes.get(i.checked_sub(1)?)?;
+        Some(u64::from(row) + offset)
     }
 }
 
@@ -356,6 +401,19 @@ mod tests {
         assert_eq!(c.row_problems.total(), 2);
         assert_eq!(c.file_problems.total(), 1);
         assert!(c.file_problems.listed[0].reason.contains("template 9"));
+    }
+
+    #[test]
+    fn the_line_index_follows_blank_lines_and_multi_line_fields() {
+        let mut index = LineIndex::default();
+        // Header on line 1; a blank line 4; row 4 spans lines 6 and 7.
+        for (row, line) in [(1, 2), (2, 3), (3, 5), (4, 6), (5, 8), (6, 9)] {
+            index.record(row, line);
+        }
+        assert_eq!(index.changes.len(), 3);
+        let lines: Vec<_> = (1..=6).map(|r| index.line(r)).collect();
+        assert_eq!(lines, [2, 3, 5, 6, 8, 9].map(Some));
+        assert_eq!(index.line(0), None);
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! `load --dry-run`: every check of a real load, the counts per state and the
-//! first rendered messages (template variables and contact names included),
-//! writing nothing and moving nothing. With a database
-//! it also knows the opt-out list and whether the content was loaded before.
+//! `load --dry-run`: every check of a real load, the counts per state, the
+//! first rendered messages (template variables and contact names included)
+//! and the rows that would not be sent (invalid, with the reason; duplicate,
+//! with the line it repeats), writing nothing and moving nothing. With a
+//! database it also knows the opt-out list and whether the content was loaded
+//! before.
 
 use std::path::Path;
 
@@ -24,6 +26,8 @@ pub const SAMPLES: usize = 5;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sample {
     pub row_number: u32,
+    /// The line the row starts on (the spreadsheet's row number).
+    pub line_number: u64,
     pub to: String,
     pub template_id: Option<i64>,
     pub message: Option<String>,
@@ -38,13 +42,22 @@ pub struct Sample {
 /// What a load would do.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DryRunReport {
+    /// The campaign's name (empty when the file could not be read that far).
     pub name: String,
+    /// The CSV's file name.
+    pub file_name: String,
+    /// The manifest's file name, when there is one.
+    pub manifest_name: Option<String>,
+    /// Data rows read: 0 when a problem stopped the check before the rows.
+    pub rows_read: u64,
     pub counts: StateCounts,
     pub samples: Vec<Sample>,
     /// Problems that would reject the file (empty: it would load).
     pub problems: ProblemList,
     /// Rows that would load as `invalid`.
     pub invalid_rows: ProblemList,
+    /// Rows that would load as `duplicate`, each naming the line it repeats.
+    pub duplicate_rows: ProblemList,
     /// The campaign this content was already loaded as.
     pub already_loaded: Option<(i64, String)>,
     pub warnings: Vec<String>,
@@ -62,8 +75,18 @@ pub async fn dry_run(
     pool: Option<&PgPool>,
     client: Option<&wutt::Client>,
 ) -> Result<DryRunReport, LoadError> {
-    let mut report = DryRunReport::default();
     let manifest = folder::manifest_for(csv);
+    let mut report = DryRunReport {
+        file_name: csv
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| csv.display().to_string()),
+        manifest_name: manifest
+            .as_deref()
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned()),
+        ..DryRunReport::default()
+    };
     let (c, m) = (csv.to_path_buf(), manifest);
     let read = tokio::task::spawn_blocking(move || CampaignFile::read(&c, m.as_deref()))
         .await
@@ -106,6 +129,7 @@ pub async fn dry_run(
             {
                 samples.push(Sample {
                     row_number: p.row_number,
+                    line_number: p.line_number,
                     to: phone.e164(),
                     template_id: p.template_id,
                     message: p.message.clone(),
@@ -131,6 +155,11 @@ pub async fn dry_run(
             .push(crate::campaign::Problem::file("the file has no data rows"));
     }
     report.problems.extend(s.classifier.file_problems.listed);
+    report.rows_read = s.rows;
+    report
+        .warnings
+        .extend(super::loader::mostly_invalid(&s.classifier.counts));
     report.invalid_rows = s.classifier.row_problems;
+    report.duplicate_rows = s.classifier.duplicate_rows;
     Ok(report)
 }

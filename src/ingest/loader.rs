@@ -25,6 +25,11 @@ pub struct Loaded {
     pub campaign_id: i64,
     pub name: String,
     pub counts: StateCounts,
+    /// Rows loaded as `invalid`, with the reason (the first
+    /// [`problems::MAX_LISTED`]).
+    pub invalid_rows: ProblemList,
+    /// Rows loaded as `duplicate`, each naming the line it repeats.
+    pub duplicate_rows: ProblemList,
     /// `None`: the API could not be asked; the delivery stage checks again.
     pub template_verified: Option<bool>,
     pub warnings: Vec<String>,
@@ -104,10 +109,12 @@ pub async fn prepare(
             "templates not verified ({why}); they are checked again before the first send"
         ));
     }
+    // Problems of the manifest's own keys (its template, its media).
     let mut found = ProblemList::default();
     if let Some(id) = planner.manifest_template() {
         match templates.refusal(id) {
             Some(Some(reason)) => found.push(Problem {
+                manifest: None,
                 line: None,
                 column: Some("template_id".into()),
                 value: Some(id.to_string()),
@@ -117,6 +124,7 @@ pub async fn prepare(
                 let (body, header) = planner.variable_counts();
                 for (key, reason) in templates.variable_mismatches(id, body, header) {
                     found.push(Problem {
+                        manifest: None,
                         line: None,
                         column: Some(key.into()),
                         value: None,
@@ -135,6 +143,7 @@ pub async fn prepare(
             Vec::new()
         }
     };
+    let mut found = file.in_manifest(found);
     let verified = templates.is_known() && uses_templates;
     let campaign = match file.new_campaign(verified.then_some(true)) {
         Ok(c) => Some(c),
@@ -155,6 +164,20 @@ pub async fn prepare(
         }),
         _ => Err(found),
     }
+}
+
+/// The warning when most rows of a file are invalid: a wrong phone column or
+/// a wrong export, more likely than a list of bad numbers.
+pub fn mostly_invalid(counts: &StateCounts) -> Option<String> {
+    let (invalid, total) = (counts.invalid, counts.total());
+    (invalid > 0 && invalid * 2 > total).then(|| {
+        format!(
+            "{invalid} of {total} rows are invalid ({}%): is the phone column in \
+             international form (+880 1988-123456), and is it the right column? \
+             The reasons say what each row lacks",
+            invalid * 100 / total
+        )
+    })
 }
 
 /// Warnings about how the campaign will be sent (the file still loads).
@@ -236,17 +259,14 @@ pub async fn load_file(
         Ok(p) => p,
         Err(ps) => return reject(dir, csv, in_inbox, ps, ProblemList::default()),
     };
-    for w in &prepared.warnings {
-        tracing::warn!(file = %file.file_name, "{w}");
-    }
+    // What happened is the caller's to tell (`load` prints it, the runner
+    // logs it), once.
     let outcome = write(pool, prepared).await?;
     match outcome {
         Written::Loaded(mut loaded) => {
             if in_inbox {
                 loaded.moved_to = move_loaded(dir, &file, loaded.campaign_id)?;
             }
-            tracing::info!(campaign = loaded.campaign_id, name = %loaded.name,
-                counts = ?loaded.counts, "campaign loaded");
             Ok(LoadOutcome::Loaded(loaded))
         }
         Written::Existing(existing) => duplicate(dir, &file, in_inbox, existing),
@@ -316,12 +336,16 @@ async fn write(pool: &PgPool, p: Prepared) -> Result<Written, LoadError> {
         )));
     }
     tx.commit().await?;
+    let mut warnings = p.warnings;
+    warnings.extend(mostly_invalid(&c.counts));
     Ok(Written::Loaded(Loaded {
         campaign_id: id,
         name,
         counts: c.counts,
+        invalid_rows: c.row_problems,
+        duplicate_rows: c.duplicate_rows,
         template_verified: p.campaign.template_verified,
-        warnings: p.warnings,
+        warnings,
         moved_to: None,
     }))
 }
@@ -379,7 +403,7 @@ fn reject(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    tracing::warn!(file = %name, problems = ps.total(), "rejected");
+    tracing::debug!(file = %name, problems = ps.total(), "rejected");
     let mut moved_to = None;
     if in_inbox {
         let Some(moved) = folder::move_into(csv, &dir.rejected(), &name)? else {
@@ -450,7 +474,6 @@ fn duplicate(
         problems::write_errors(&moved, &f.file_name, "duplicate, not loaded", &note);
         moved_to = Some(moved);
     }
-    tracing::warn!(file = %f.file_name, campaign = existing.id, "same content as an existing campaign; not loaded again");
     Ok(LoadOutcome::Duplicate {
         campaign_id: existing.id,
         name: existing.name,

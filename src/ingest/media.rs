@@ -22,6 +22,7 @@ pub fn capture(manifest: &Manifest, dir: &Path) -> Result<Vec<NewMedia>, Vec<Pro
                 content,
             }),
             Err(e) => problems.push(Problem {
+                manifest: None,
                 line: None,
                 column: Some(m.kind.field().into()),
                 value: Some(m.path.display().to_string()),

@@ -82,9 +82,11 @@ pub async fn ingest_inbox(
         unsettled: scan.unsettled,
         ..Default::default()
     };
+    // Each outcome is logged once, here or by the runner (which logs the
+    // rejected files of the summary).
     for (path, reason) in scan.hostile {
         let name = display_name(&path);
-        tracing::warn!(file = %name, %reason, "rejected");
+        tracing::debug!(file = %name, %reason, "rejected");
         if loader::reject_hostile(dir, &path, &reason)?.is_some() {
             summary.rejected.push((name, 1));
         }
@@ -92,11 +94,16 @@ pub async fn ingest_inbox(
     for (csv, _manifest) in scan.ready {
         let name = display_name(&csv);
         match load_file(pool, dir, &csv, opts, client).await {
-            Ok(LoadOutcome::Loaded(l)) => summary.loaded.push(l),
+            Ok(LoadOutcome::Loaded(l)) => {
+                log_loaded(&name, &l);
+                summary.loaded.push(l)
+            }
             Ok(LoadOutcome::Rejected { problems, .. }) => {
                 summary.rejected.push((name, problems.total()))
             }
             Ok(LoadOutcome::Duplicate { campaign_id, .. }) => {
+                tracing::warn!(file = %name, campaign = campaign_id,
+                    "same content as an existing campaign; not loaded again (see rejected/)");
                 summary.duplicates.push((name, campaign_id))
             }
             Ok(LoadOutcome::TakenByOther { .. } | LoadOutcome::Gone) => {
@@ -109,6 +116,22 @@ pub async fn ingest_inbox(
         }
     }
     Ok(summary)
+}
+
+/// One line per loaded campaign with its counts, then its warnings.
+fn log_loaded(file: &str, l: &Loaded) {
+    let c = &l.counts;
+    tracing::info!(campaign = l.campaign_id, name = %l.name, %file, queued = c.queued,
+        invalid = c.invalid, duplicate = c.duplicate, suppressed = c.suppressed,
+        "campaign loaded");
+    for w in &l.warnings {
+        tracing::warn!(campaign = l.campaign_id, %file, "{w}");
+    }
+    if c.invalid > 0 && loader::mostly_invalid(c).is_some() {
+        tracing::warn!(campaign = l.campaign_id, %file,
+            "the invalid rows and why: wutt-campaign report {} --recipients --state invalid",
+            l.campaign_id);
+    }
 }
 
 fn display_name(p: &std::path::Path) -> String {

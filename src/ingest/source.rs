@@ -50,18 +50,22 @@ impl CampaignFile {
         let mut manifest = Manifest::default();
         let mut manifest_text = String::new();
         if let Some(m) = manifest_path {
+            let name = manifest_name(m);
+            let in_manifest = |reason: String| Problem::file(reason).in_manifest(&name);
             match std::fs::read(m) {
-                Err(e) => problems.push(Problem::file(format!("manifest: cannot read: {e}"))),
+                Err(e) => problems.push(in_manifest(format!("cannot read: {e}"))),
                 Ok(bytes) => {
                     hasher.update(&bytes);
                     match String::from_utf8(bytes) {
-                        Err(_) => problems.push(Problem::file("manifest: not UTF-8 text")),
+                        Err(_) => problems.push(in_manifest("not UTF-8 text".into())),
                         Ok(text) => match Manifest::parse(&text) {
                             Ok(parsed) => {
                                 manifest = parsed;
                                 manifest_text = text;
                             }
-                            Err(ps) => problems.extend(ps),
+                            Err(ps) => {
+                                problems.extend(ps.into_iter().map(|p| p.in_manifest(&name)))
+                            }
                         },
                     }
                 }
@@ -95,6 +99,24 @@ impl CampaignFile {
         Ok((source, planner))
     }
 
+    /// The manifest's file name (`list.toml`), when there is a manifest.
+    pub fn manifest_name(&self) -> Option<String> {
+        self.manifest_path.as_deref().map(manifest_name)
+    }
+
+    /// Names `problems` as problems of the manifest (when there is one).
+    pub fn in_manifest(&self, problems: ProblemList) -> ProblemList {
+        let Some(name) = self.manifest_name() else {
+            return problems;
+        };
+        let mut named = ProblemList {
+            not_listed: problems.not_listed,
+            ..ProblemList::default()
+        };
+        named.extend(problems.listed.into_iter().map(|p| p.in_manifest(&name)));
+        named
+    }
+
     /// The manifest's name, else the file's stem.
     pub fn campaign_name(&self) -> String {
         match self.manifest.name.as_deref().map(str::trim) {
@@ -115,6 +137,7 @@ impl CampaignFile {
         let mut problems = ProblemList::default();
         let mut bad = |key: &str, value: String, reason: &str| {
             problems.push(Problem {
+                manifest: None,
                 line: None,
                 column: Some(key.into()),
                 value: Some(value),
@@ -155,7 +178,7 @@ impl CampaignFile {
             }
         }
         if !problems.is_empty() {
-            return Err(problems);
+            return Err(self.in_manifest(problems));
         }
         Ok(NewCampaign {
             name: self.campaign_name(),
@@ -195,6 +218,13 @@ impl CampaignFile {
             dir.to_path_buf()
         }
     }
+}
+
+/// A manifest's file name, for problem messages.
+fn manifest_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// The manifest as JSON for `campaigns.manifest` (dates as RFC 3339 strings).

@@ -1,7 +1,9 @@
 //! Streams every recipient row of `recipient_results` to a writer, one row at
 //! a time (a 1M-row campaign is never held in memory): CSV for spreadsheets,
-//! a JSON array, or JSON lines. The columns are the view's, in its order,
-//! the rendered template variables last.
+//! a JSON array, or JSON lines. The columns are the view's, in its order:
+//! the rendered template variables, then `duplicate_of` (the line of the
+//! earlier row a `duplicate` repeats) last. CSV takes the delimiter of the
+//! reader's Excel ([`CsvStyle`]).
 
 use std::io::Write;
 
@@ -11,8 +13,8 @@ use futures::TryStreamExt as _;
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::Format;
 use super::excel::{UTF8_BOM, neutralise};
+use super::{CsvStyle, Format};
 
 /// Which recipients to export.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,10 +49,12 @@ pub struct RecipientRow {
     pub body_variables: Option<Vec<String>>,
     /// The template's rendered header variables.
     pub header_variables: Option<Vec<String>>,
+    /// For a `duplicate`: the line of the earlier row with the same number.
+    pub duplicate_of: Option<i32>,
 }
 
 /// CSV header: the view's columns, in its order.
-pub const CSV_HEADER: [&str; 19] = [
+pub const CSV_HEADER: [&str; 20] = [
     "campaign_id",
     "campaign_name",
     "row_number",
@@ -70,11 +74,12 @@ pub const CSV_HEADER: [&str; 19] = [
     "line_number",
     "body_variables",
     "header_variables",
+    "duplicate_of",
 ];
 
 const QUERY: &str = "SELECT campaign_id, campaign_name, row_number, mobile_code, mobile, state, \
      attempts, http_status, remark, messages, data, error, sent_at, updated_at, raw_phone, \
-     outcome, line_number, body_variables, header_variables FROM recipient_results \
+     outcome, line_number, body_variables, header_variables, duplicate_of FROM recipient_results \
      WHERE ($1::bigint IS NULL OR campaign_id = $1) AND ($2::text IS NULL OR state = $2) \
      ORDER BY campaign_id, row_number";
 
@@ -87,11 +92,22 @@ pub async fn write_recipients<W: Write>(
     format: Format,
     out: W,
 ) -> anyhow::Result<u64> {
+    write_recipients_with(pool, filter, format, CsvStyle::default(), out).await
+}
+
+/// [`write_recipients`] with CSV written in `style` (its delimiter).
+pub async fn write_recipients_with<W: Write>(
+    pool: &PgPool,
+    filter: &RecipientFilter,
+    format: Format,
+    style: CsvStyle,
+    out: W,
+) -> anyhow::Result<u64> {
     let mut rows = sqlx::query_as::<_, RecipientRow>(QUERY)
         .bind(filter.campaign_id)
         .bind(filter.state.as_deref())
         .fetch(pool);
-    let mut sink = RowSink::new(format, out)?;
+    let mut sink = RowSink::new(format, style, out)?;
     let mut count = 0u64;
     while let Some(row) = rows.try_next().await.context("reading recipients")? {
         sink.write(&row)?;
@@ -109,11 +125,11 @@ enum RowSink<W: Write> {
 }
 
 impl<W: Write> RowSink<W> {
-    fn new(format: Format, mut out: W) -> anyhow::Result<Self> {
+    fn new(format: Format, style: CsvStyle, mut out: W) -> anyhow::Result<Self> {
         Ok(match format {
             Format::Csv => {
                 out.write_all(UTF8_BOM)?;
-                let mut w = csv::Writer::from_writer(out);
+                let mut w = style.writer(out);
                 w.write_record(CSV_HEADER)?;
                 RowSink::Csv(Box::new(w))
             }
@@ -164,7 +180,7 @@ impl<W: Write> RowSink<W> {
 
 /// The row as CSV cells, in [`CSV_HEADER`] order. Template variables are a
 /// JSON array (`["Ann","A-17"]`): values may hold any delimiter.
-fn csv_cells(r: &RecipientRow) -> [String; 19] {
+fn csv_cells(r: &RecipientRow) -> [String; 20] {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let list = |v: &Option<Vec<String>>| {
         v.as_ref()
@@ -195,5 +211,6 @@ fn csv_cells(r: &RecipientRow) -> [String; 19] {
         r.line_number.to_string(),
         list(&r.body_variables),
         list(&r.header_variables),
+        r.duplicate_of.map(|l| l.to_string()).unwrap_or_default(),
     ]
 }

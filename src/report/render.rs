@@ -1,23 +1,34 @@
-//! The campaign summary for people (a table), spreadsheets (Excel-safe CSV
-//! with a BOM) and programs (JSON).
+//! The campaign summary for people (a table, times in the local timezone with
+//! their offset), spreadsheets (Excel-safe CSV with a BOM, times in UTC as
+//! RFC 3339) and programs (JSON).
 
 use std::io::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use comfy_table::{CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::Table;
 
 use super::excel::{UTF8_BOM, neutralise};
-use super::{CampaignSummary, Format, STATES};
+use super::{CampaignSummary, CsvStyle, Format, STATES, table as style};
 
 /// Writes the summaries in `format` (`JsonLines` writes one object per line).
 pub fn write_summary<W: Write>(
     summaries: &[CampaignSummary],
     format: Format,
+    out: W,
+) -> anyhow::Result<()> {
+    write_summary_with(summaries, format, CsvStyle::default(), out)
+}
+
+/// [`write_summary`] with CSV written in `csv` (its delimiter).
+pub fn write_summary_with<W: Write>(
+    summaries: &[CampaignSummary],
+    format: Format,
+    csv: CsvStyle,
     mut out: W,
 ) -> anyhow::Result<()> {
     match format {
         Format::Table => writeln!(out, "{}", table(summaries))?,
-        Format::Csv => write_csv(summaries, &mut out)?,
+        Format::Csv => write_csv(summaries, csv, &mut out)?,
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, summaries)?;
             writeln!(out)?;
@@ -41,8 +52,7 @@ pub fn table(summaries: &[CampaignSummary]) -> Table {
             matches!(STATES[i], "sent" | "failed") || summaries.iter().any(|s| s.counts()[i] != 0)
         })
         .collect();
-    let mut table = Table::new();
-    table.load_style(UTF8_FULL_CONDENSED);
+    let mut table = style::new();
     let mut header = vec!["id", "campaign", "status", "total"];
     header.extend(shown.iter().map(|&i| STATES[i]));
     header.extend(["started", "finished"]);
@@ -61,27 +71,21 @@ pub fn table(summaries: &[CampaignSummary]) -> Table {
             s.total.to_string(),
         ];
         row.extend(shown.iter().map(|&i| counts[i].to_string()));
-        row.push(short_time(s.started_at));
-        row.push(short_time(s.finished_at));
+        row.push(style::maybe_time(s.started_at));
+        row.push(style::maybe_time(s.finished_at));
         table.add_row(row);
     }
-    let numeric = 3..4 + shown.len();
-    for i in numeric {
-        if let Some(column) = table.column_mut(i) {
-            column.set_cell_alignment(CellAlignment::Right);
-        }
-    }
+    style::align_right(&mut table, 3..4 + shown.len());
     table
 }
 
-fn short_time(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
-}
-
-fn write_csv<W: Write>(summaries: &[CampaignSummary], out: &mut W) -> anyhow::Result<()> {
+fn write_csv<W: Write>(
+    summaries: &[CampaignSummary],
+    style: CsvStyle,
+    out: &mut W,
+) -> anyhow::Result<()> {
     out.write_all(UTF8_BOM)?;
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = style.writer(out);
     let mut header = vec!["campaign_id", "campaign_name", "status", "total"];
     header.extend(STATES);
     header.extend(["started_at", "finished_at", "pause_reason"]);

@@ -35,6 +35,7 @@ impl Manifest {
             match resolve(kind, path, manifest_dir) {
                 Ok(media) => found.push(media),
                 Err(reason) => problems.push(Problem {
+                    manifest: None,
                     line: None,
                     column: Some(kind.field().to_string()),
                     value: Some(path.display().to_string()),

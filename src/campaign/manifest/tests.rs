@@ -3,6 +3,7 @@
 
 use chrono::{TimeZone, Utc};
 
+use super::read::line_of;
 use super::*;
 
 fn problems(text: &str) -> Vec<Problem> {
@@ -225,13 +226,113 @@ fn template_variables_do_not_go_with_a_text() {
 
 #[test]
 fn template_variables_and_create_contacts_have_types() {
-    for text in [
-        "template_id = 1\nbody_variables = \"{{a}}\"\n",
-        "template_id = 1\nheader_variables = [1, 2]\n",
-        "create_contacts = \"yes\"\n",
+    for (text, n) in [
+        ("template_id = 1\nbody_variables = \"{{a}}\"\n", 1),
+        // One problem per item that is not text.
+        ("template_id = 1\nheader_variables = [1, 2]\n", 2),
+        ("create_contacts = \"yes\"\n", 1),
     ] {
         let p = problems(text);
-        assert_eq!(p.len(), 1, "{text}: {p:?}");
-        assert!(p[0].line.is_some(), "{text}: {p:?}");
+        assert_eq!(p.len(), n, "{text}: {p:?}");
+        assert!(p.iter().all(|p| p.line.is_some()), "{text}: {p:?}");
     }
+}
+
+#[test]
+fn a_typo_and_a_missing_timezone_are_reported_together() {
+    let p = problems(
+        "templte_id = 4\nmessage = \"Hi\"\nsend_window = { start = \"09:00\", end = \"20:00\" }\n",
+    );
+    let shown: Vec<String> = p.iter().map(|p| p.to_string()).collect();
+    assert_eq!(shown.len(), 2, "{shown:#?}");
+    assert_eq!(
+        shown[0],
+        "line 1: unknown key \"templte_id\": did you mean template_id?"
+    );
+    assert!(
+        shown[1].starts_with("line 3, column \"send_window.timezone\": missing"),
+        "{shown:#?}"
+    );
+    // In a [send_window] table, and a stray top-level timezone is pointed at it.
+    let p = problems("timezone = \"UTC\"\n[send_window]\nstart = \"09:00\"\nend = \"10:00\"\n");
+    let reasons: Vec<&str> = p.iter().map(|p| p.reason.as_str()).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons[0].contains("did you mean send_window.timezone?"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].starts_with("missing"), "{reasons:?}");
+}
+
+#[test]
+fn numbers_in_quotes_are_numbers_and_other_types_are_explained() {
+    let m = Manifest::parse(
+        "template_id = \"3\"\nrate_per_second = \"2.5\"\nmax_attempts = \" 4 \"\ncreate_contacts = \"TRUE\"\n",
+    )
+    .unwrap();
+    assert_eq!(m.template_id, Some(3));
+    assert_eq!(m.rate_per_second, Some(2.5));
+    assert_eq!(m.max_attempts, Some(4));
+    assert!(m.create_contacts);
+    let p = problems("template_id = \"three\"\nname = 7\nlatitude = true\nlongitude = 1\n");
+    let shown: Vec<String> = p.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "line 1, column \"template_id\", value \"three\": must be a whole number, e.g. template_id = 3",
+            "line 2, column \"name\", value \"7\": must be text in quotes, e.g. name = \"Eid offer\"",
+            "line 3, column \"latitude\", value \"true\": must be a number, e.g. latitude = 23.81",
+        ]
+    );
+    assert!(
+        problems("template_id = 3.5\n")[0]
+            .reason
+            .contains("whole number")
+    );
+    assert!(
+        problems("max_attempts = -1\n")[0]
+            .reason
+            .contains("between 1 and 100")
+    );
+}
+
+#[test]
+fn window_hours_may_be_toml_times() {
+    let m = Manifest::parse(
+        "message = \"Hi\"\nsend_window = { start = 09:00:00, end = 21:30, timezone = \"Asia/Dhaka\" }\n",
+    )
+    .unwrap();
+    let w = m.send_window.unwrap();
+    assert_eq!((w.start.as_str(), w.end.as_str()), ("09:00", "21:30"));
+    assert!(
+        problems("send_window = { start = 09:00:30, end = \"10:00\", timezone = \"UTC\" }\n")
+            .iter()
+            .any(|p| p.column.as_deref() == Some("send_window.start"))
+    );
+}
+
+#[test]
+fn syntax_errors_name_their_line_with_the_unknown_keys_beside_them() {
+    let p = problems("name = \"x\"\nmesage = \"Hi\"\nrate_per_second = = 3\n");
+    assert!(
+        p.iter()
+            .any(|p| p.line == Some(3) && p.reason.starts_with("not valid TOML")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter().any(|p| p.reason.contains("did you mean message?")),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn a_loaded_manifest_names_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("list.toml");
+    std::fs::write(&path, "rate_per_second = \"fast\"\n").unwrap();
+    let p = Manifest::load(&path).unwrap_err();
+    assert_eq!(
+        p[0].to_string(),
+        "list.toml line 1, key \"rate_per_second\", value \"fast\": must be a number, e.g. rate_per_second = 5"
+    );
 }

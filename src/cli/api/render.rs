@@ -1,9 +1,10 @@
 //! The envelope of a non-send answer as tables for a terminal: status,
 //! remark and messages, then `data` — as rows when it holds a list of
 //! objects (also nested, e.g. a paginator's `data`), as key/value pairs
-//! otherwise. Long cells are cut so a table stays readable.
+//! otherwise. Long cells are cut so a table stays readable. Every table is
+//! in the style of every command ([`crate::report::table`]).
 
-use comfy_table::{ContentArrangement, Table};
+use comfy_table::Table;
 use serde_json::Value;
 
 use crate::wutt::Envelope;
@@ -31,6 +32,7 @@ pub fn templates_table(templates: &[Template]) -> Table {
             tpl.header_params.to_string(),
         ]);
     }
+    crate::report::table::align_right(&mut t, [4, 5]);
     t
 }
 
@@ -72,9 +74,7 @@ pub fn render(env: &Envelope) -> String {
 }
 
 fn new_table() -> Table {
-    let mut t = Table::new();
-    t.set_content_arrangement(ContentArrangement::Dynamic);
-    t
+    crate::report::table::new()
 }
 
 /// The first list of objects in `data` (itself, or nested a few levels down,
