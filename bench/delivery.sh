@@ -71,7 +71,7 @@ start_sim() {
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   # No --rate-limit: the simulator does not limit; the runner's own limit is
   # what is measured.
-  "$BIN" simulate --listen "127.0.0.1:$port" "$@" >/dev/null 2>&1 &
+  "$BIN" simulate --all-contacts --listen "127.0.0.1:$port" "$@" >/dev/null 2>&1 &
   SIM_PID=$!
   export WUTT_BASE_URL="http://127.0.0.1:$port"
   for _ in $(seq 1 100); do

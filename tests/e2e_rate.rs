@@ -1,7 +1,7 @@
 //! End to end: two runner processes on one database share one account limit
 //! of 50 messages per second through the PostgreSQL token bucket. In no
-//! one-second window does the simulator see more than the limit plus the
-//! burst, and every recipient is sent once.
+//! one-second window does the simulator see more than the limit (the bucket
+//! refills at the rate less its burst), and every recipient is sent once.
 
 #[path = "support/delivery.rs"]
 mod delivery_support;
@@ -75,11 +75,8 @@ async fn two_runners_share_one_account_limit() {
         }
         worst = worst.max(hi - lo + 1);
     }
-    eprintln!("busiest second: {worst} messages (limit {RATE} + burst {BURST})");
-    assert!(
-        worst <= RATE + BURST + JITTER,
-        "{worst} messages in one second"
-    );
+    eprintln!("busiest second: {worst} messages (limit {RATE}, burst {BURST})");
+    assert!(worst <= RATE + JITTER, "{worst} messages in one second");
     // And the limit is used, not starved: 500 messages need about 10 s.
     let span = (at[at.len() - 1] - at[0]) as f64 / 1000.0;
     assert!(span > 8.0 && span < 30.0, "took {span:.1}s");

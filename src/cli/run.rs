@@ -34,7 +34,9 @@ pub struct RunArgs {
         default_value_t = 50
     )]
     pub batch_size: i64,
-    /// Messages that may go at once after a quiet spell (default: a tenth of WUTT_RATE).
+    /// Messages that may go at once after a quiet spell (default: a hundredth of
+    /// WUTT_RATE, at least 1). The bucket refills at WUTT_RATE less this, so no
+    /// one-second window ever holds more than WUTT_RATE.
     #[arg(long, env = "WUTT_BURST", hide_env_values = true)]
     pub burst: Option<f64>,
     /// Messages per second per sending number.

@@ -68,8 +68,9 @@ pub struct Settings {
     #[arg(long, env = "WUTT_RATE", global = true, hide = true, default_value_t = 20.0, value_parser = positive_number)]
     pub rate: f64,
 
-    /// Requests in flight (1 to 1000).
-    #[arg(long, env = "WUTT_CONCURRENCY", global = true, hide = true, default_value_t = 16, value_parser = concurrency)]
+    /// Requests in flight at most (1 to 20000). The limit itself follows the
+    /// rate and the API's latency; this is its ceiling.
+    #[arg(long, env = "WUTT_CONCURRENCY", global = true, hide = true, default_value_t = DEFAULT_CONCURRENCY, value_parser = concurrency)]
     pub concurrency: usize,
 
     /// Seconds per API request (at most an hour).
@@ -82,7 +83,10 @@ pub struct Settings {
 }
 
 /// Most requests in flight accepted.
-pub const MAX_CONCURRENCY: usize = 1000;
+pub const MAX_CONCURRENCY: usize = 20_000;
+/// The default ceiling of requests in flight: room for 1,000 messages per
+/// second at more than a second and a half of latency.
+pub const DEFAULT_CONCURRENCY: usize = 2000;
 /// Longest API timeout accepted, in seconds.
 pub const MAX_TIMEOUT_SECS: f64 = 3600.0;
 /// No client secret file is larger.
@@ -305,7 +309,7 @@ mod tests {
             ("--rate", ["0", "-1", "nan", "inf", "-inf", "", "x"]),
             (
                 "--concurrency",
-                ["0", "-1", "1001", "1e3", "", "x", "99999999999999999999"],
+                ["0", "-1", "20001", "1e3", "", "x", "99999999999999999999"],
             ),
         ] {
             for value in bad {

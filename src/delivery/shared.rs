@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use backon::Retryable as _;
 use sqlx::PgPool;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::DeliveryConfig;
+use super::inflight::InFlight;
 use super::recorder::Recorder;
 use super::retry::{Pause, PauseScope};
 use super::throttle::Throttle;
@@ -78,8 +78,8 @@ pub struct Shared {
     pub config: DeliveryConfig,
     pub throttle: Throttle,
     pub recorder: Recorder,
-    /// The in-flight cap.
-    pub permits: Arc<Semaphore>,
+    /// The in-flight slots (rate × latency, at most WUTT_CONCURRENCY).
+    pub inflight: InFlight,
     pub stats: Stats,
     /// The same counters per campaign (kept for the whole run, across the
     /// campaign's dispatchers), for the progress display.
@@ -186,9 +186,7 @@ impl Shared {
     }
 
     pub fn in_flight(&self) -> usize {
-        self.config
-            .concurrency
-            .saturating_sub(self.permits.available_permits())
+        self.inflight.in_use()
     }
 }
 

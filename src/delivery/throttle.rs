@@ -33,15 +33,26 @@ pub struct ThrottleConfig {
     pub account_key: String,
     /// Account-wide messages per second.
     pub rate: f64,
-    /// Bucket capacity of the account (messages that may go at once after idling).
+    /// Bucket capacity of the account (messages that may go at once after
+    /// idling). The bucket refills at `rate − burst`, so no one-second window
+    /// ever holds more than `rate` messages.
     pub burst: f64,
     /// Messages per second per sending number, if limited.
     pub per_number_rate: Option<f64>,
 }
 
-/// The default burst for a rate: a tenth of a second's worth, at least 1.
+/// The default burst for a rate: a hundredth of a second's worth, at least 1.
 pub fn default_burst(rate: f64) -> f64 {
-    (rate / 10.0).ceil().max(1.0)
+    (rate / 100.0).ceil().max(1.0)
+}
+
+/// The refill rate of a bucket of `rate` with capacity `burst`: what the
+/// bucket may hold at once is taken off the rate, so that in any one second
+/// at most `rate` messages go (a full bucket plus one second of refill). A
+/// burst of more than half the rate is cut to half.
+pub fn refill_rate(rate: f64, burst: f64) -> (f64, f64) {
+    let burst = burst.clamp(1.0, (rate / 2.0).max(1.0));
+    ((rate - burst).max(rate / 2.0), burst)
 }
 
 /// The local pacer of a bucket: 10% faster than the bucket itself, so the
@@ -83,11 +94,12 @@ pub struct TokenPool {
 
 impl TokenPool {
     pub fn new(db: PgPool, key: String, rate: f64, burst: f64) -> Self {
+        let (rate, burst) = refill_rate(rate, burst);
         TokenPool {
             db,
             key,
             rate,
-            burst: burst.max(1.0),
+            burst,
             state: tokio::sync::Mutex::new(PoolState {
                 tokens: 0,
                 rate,
@@ -292,12 +304,27 @@ mod tests {
     #[test]
     fn bursts_and_pacers_for_any_rate() {
         assert_eq!(default_burst(0.5), 1.0);
-        assert_eq!(default_burst(50.0), 5.0);
-        assert_eq!(default_burst(80.0), 8.0);
+        assert_eq!(default_burst(50.0), 1.0);
+        assert_eq!(default_burst(1000.0), 10.0);
         // Extreme rates build a pacer without panicking.
         for r in [0.0, 1e-9, 0.5, 80.0, 1e12, f64::NAN] {
             let p = pacer(r);
             let _ = p.check();
         }
+    }
+
+    #[test]
+    fn a_full_bucket_and_a_second_of_refill_never_pass_the_rate() {
+        for rate in [2.0, 20.0, 50.0, 80.0, 1000.0, 12_345.0] {
+            let (refill, burst) = refill_rate(rate, default_burst(rate));
+            assert!(refill + burst <= rate + 1e-9, "{rate}: {refill} + {burst}");
+            assert!(refill >= rate / 2.0, "{rate}");
+        }
+        assert_eq!(refill_rate(1000.0, 10.0), (990.0, 10.0));
+        assert_eq!(refill_rate(50.0, 5.0), (45.0, 5.0));
+        assert_eq!(refill_rate(10.0, 100.0), (5.0, 5.0), "a huge burst is cut");
+        // Below 2/s a whole token is more than the rest of the second allows:
+        // half the rate refills, and a second token waits two seconds.
+        assert_eq!(refill_rate(1.0, 1.0), (0.5, 1.0));
     }
 }

@@ -102,11 +102,11 @@ pub async fn run_campaign(shared: Arc<Shared>, ctx: Arc<CampaignCtx>) {
         }
         let first = tokio::select! {
             _ = ctx.stop.cancelled() => return,
-            p = shared.permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            p = shared.inflight.slots().clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
         };
         let mut permits = vec![first];
         while (permits.len() as i64) < limit {
-            match shared.permits.clone().try_acquire_owned() {
+            match shared.inflight.slots().clone().try_acquire_owned() {
                 Ok(p) => permits.push(p),
                 Err(_) => break,
             }
@@ -256,6 +256,11 @@ async fn send_one(
     };
     let finished_at = Utc::now();
     drop(in_flight);
+    if outcome.reply().http_status.is_some() {
+        shared
+            .inflight
+            .observe((finished_at - started_at).to_std().unwrap_or_default());
+    }
     let mut d = retry::decide(
         &outcome,
         r.attempt,

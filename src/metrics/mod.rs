@@ -33,6 +33,7 @@ pub const REQUESTS_IN_FLIGHT: &str = "wutt_requests_in_flight";
 pub const QUEUE_DEPTH: &str = "wutt_queue_depth";
 pub const THROTTLED_TOTAL: &str = "wutt_throttled_total";
 pub const ALLOWED_RATE: &str = "wutt_allowed_rate";
+pub const IN_FLIGHT_LIMIT: &str = "wutt_in_flight_limit";
 pub const SEND_LATENCY_SECONDS: &str = "wutt_send_latency_seconds";
 
 /// Histogram buckets of one API call, in seconds (the API timeout is 30 s by default).
@@ -72,6 +73,10 @@ fn describe() {
     describe_gauge!(
         ALLOWED_RATE,
         "Messages per second currently allowed by the throttle."
+    );
+    describe_gauge!(
+        IN_FLIGHT_LIMIT,
+        "Requests allowed in flight now (rate × latency, at most WUTT_CONCURRENCY)."
     );
     describe_histogram!(
         SEND_LATENCY_SECONDS,
@@ -130,6 +135,11 @@ pub fn record_throttled() {
 /// The throttle now allows `per_second` messages per second.
 pub fn set_allowed_rate(per_second: f64) {
     gauge!(ALLOWED_RATE).set(per_second);
+}
+
+/// The in-flight limit is now `slots`.
+pub fn set_in_flight_limit(slots: usize) {
+    gauge!(IN_FLIGHT_LIMIT).set(slots as f64);
 }
 
 /// Sets the queue depth of one campaign.

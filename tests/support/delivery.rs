@@ -18,12 +18,15 @@ pub async fn seed(pool: &PgPool, name: &str, n: i64) -> i64 {
 /// Like [`seed`], with extra `SET` assignments applied to the campaign row
 /// (e.g. `"max_attempts = 3"`).
 pub async fn seed_with(pool: &PgPool, name: &str, n: i64, set: &str) -> i64 {
+    // One transaction, as a load is: a runner woken by the new campaign's
+    // notification finds its recipients there.
+    let mut tx = pool.begin().await.unwrap();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO campaigns (name, source_sha256, source_file, message_template) \
          VALUES ($1, sha256($1::bytea), $1 || '.csv', 'Hello {{firstname}}') RETURNING id",
     )
     .bind(name)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await
     .unwrap();
     if !set.is_empty() {
@@ -31,7 +34,7 @@ pub async fn seed_with(pool: &PgPool, name: &str, n: i64, set: &str) -> i64 {
             "UPDATE campaigns SET {set} WHERE id = $1"
         )))
         .bind(id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await
         .unwrap();
     }
@@ -43,9 +46,10 @@ pub async fn seed_with(pool: &PgPool, name: &str, n: i64, set: &str) -> i64 {
     )
     .bind(id)
     .bind(n)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .unwrap();
+    tx.commit().await.unwrap();
     id
 }
 
