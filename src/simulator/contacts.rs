@@ -168,6 +168,7 @@ fn save(shared: &Shared, form: &Form, id: &str, site: &str) -> Response {
             c.image = image;
         }
         c.updated_at = now;
+        data.reindex();
         (i, " Contact updated successfully")
     };
     let contact = &data.contacts[index];
@@ -225,5 +226,6 @@ pub(crate) async fn contact_delete(
         );
     }
     data.contacts.remove(i);
+    data.reindex();
     reply::done("contact_deleted", "Contact deleted successfully")
 }

@@ -167,14 +167,46 @@ pub(crate) struct Data {
     pub next_contact_id: i64,
     pub next_conversation_id: i64,
     pub next_message_id: i64,
+    /// Lookups by number and by contact: a send looks both up, and scanning
+    /// tens of thousands of contacts per send made the simulator, not the
+    /// runner, the bottleneck of every benchmark.
+    pub index: Index,
+}
+
+/// Positions in `contacts` and `conversations`, kept in step by
+/// [`Data::insert_contact`] and [`Data::ensure_conversation`], and rebuilt by
+/// [`Data::reindex`] after any other change of a number or of the order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Index {
+    contact_by_number: std::collections::HashMap<(String, String), usize>,
+    conversation_by_contact: std::collections::HashMap<Option<i64>, usize>,
 }
 
 impl Data {
+    /// Rebuilds [`Index`] (after a contact was updated or deleted).
+    pub fn reindex(&mut self) {
+        let mut index = Index::default();
+        for (i, c) in self.contacts.iter().enumerate() {
+            index
+                .contact_by_number
+                .entry((c.mobile_code.clone(), c.mobile.clone()))
+                .or_insert(i);
+        }
+        for (i, c) in self.conversations.iter().enumerate() {
+            index
+                .conversation_by_contact
+                .entry(c.contact_id)
+                .or_insert(i);
+        }
+        self.index = index;
+    }
+
     /// `Contact::where('mobile_code', …)->where('mobile', …)->first()`.
     pub fn contact_by_number(&self, code: &str, mobile: &str) -> Option<&Contact> {
-        self.contacts
-            .iter()
-            .find(|c| c.mobile_code == code && c.mobile == mobile)
+        self.index
+            .contact_by_number
+            .get(&(code.to_owned(), mobile.to_owned()))
+            .and_then(|&i| self.contacts.get(i))
     }
 
     pub fn contact(&self, id: i64) -> Option<&Contact> {
@@ -194,9 +226,7 @@ impl Data {
 
     /// The conversation of a contact; `None` finds the no-contact one.
     pub fn conversation_of(&self, contact_id: Option<i64>) -> Option<usize> {
-        self.conversations
-            .iter()
-            .position(|c| c.contact_id == contact_id)
+        self.index.conversation_by_contact.get(&contact_id).copied()
     }
 
     /// The conversation of a contact, created (empty) when it has none.
@@ -218,15 +248,20 @@ impl Data {
             messages: 0,
             last_customer_at: None,
         });
-        self.conversations.len() - 1
+        let i = self.conversations.len() - 1;
+        self.index.conversation_by_contact.insert(contact_id, i);
+        i
     }
 
     /// Stores a new contact and returns its index.
     pub fn insert_contact(&mut self, mut contact: Contact) -> usize {
         contact.id = self.next_contact_id;
         self.next_contact_id += 1;
+        let key = (contact.mobile_code.clone(), contact.mobile.clone());
         self.contacts.push(contact);
-        self.contacts.len() - 1
+        let i = self.contacts.len() - 1;
+        self.index.contact_by_number.entry(key).or_insert(i);
+        i
     }
 
     /// A contact with a conversation in which its customer wrote at `now`

@@ -290,7 +290,7 @@ pub(crate) fn seeded(now: i64) -> Data {
             updated_at: now - (90 - id) * DAY,
         })
         .collect();
-    Data {
+    let mut data = Data {
         next_contact_id: contacts.len() as i64 + 1,
         next_conversation_id: conversations.len() as i64 + 1,
         next_message_id: conversations
@@ -315,7 +315,10 @@ pub(crate) fn seeded(now: i64) -> Data {
         }],
         cta_urls: CTA_URL_IDS.to_vec(),
         interactive_lists: vec![INTERACTIVE_LIST_ID],
-    }
+        index: Default::default(),
+    };
+    data.reindex();
+    data
 }
 
 #[cfg(test)]
