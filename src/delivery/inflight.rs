@@ -5,18 +5,20 @@
 //! the number by hand. When the ceiling is what holds the rate back, the
 //! runner says so once, with the number to set.
 //!
-//! A slot is a semaphore permit, held from the claim until the answer is
+//! A [`Slot`] is a semaphore permit, held from the claim until the answer is
 //! written: when every slot is free, every send is recorded, and a crash
-//! leaves at most the slots in use `unknown`. The limit moves by adding
-//! permits and by forgetting free ones; a permit in use is forgotten on a
-//! later adjustment, once it comes back.
+//! leaves at most the slots in use `unknown`. "Latency" here is how long a
+//! slot is held — the claim, the wait for the throttle, the HTTP call and
+//! the write of the answer — since that is what Little's law counts. The
+//! limit moves by adding permits and by forgetting free ones; a permit in
+//! use is forgotten on a later adjustment, once it comes back.
 
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Slots beyond rate × latency × [`HEADROOM`], for the claim-to-send wait
 /// and the time an answer takes to be written.
@@ -32,8 +34,24 @@ const ALPHA: f64 = 0.05;
 pub struct InFlight {
     slots: Arc<Semaphore>,
     ceiling: usize,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
     warned: AtomicBool,
+}
+
+/// One in-flight slot. Dropping it gives the slot back and notes how long
+/// it was held.
+pub struct Slot {
+    _permit: OwnedSemaphorePermit,
+    since: Instant,
+    state: Arc<Mutex<State>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let held = self.since.elapsed().as_secs_f64();
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.latency += ALPHA * (held - st.latency);
+    }
 }
 
 struct State {
@@ -61,17 +79,37 @@ impl InFlight {
         InFlight {
             slots: Arc::new(Semaphore::new(first)),
             ceiling,
-            state: Mutex::new(State {
+            state: Arc::new(Mutex::new(State {
                 total: first,
                 latency: FIRST_GUESS.as_secs_f64(),
-            }),
+            })),
             warned: AtomicBool::new(false),
         }
     }
 
-    /// The semaphore the dispatchers take their slots from.
-    pub fn slots(&self) -> &Arc<Semaphore> {
-        &self.slots
+    /// Waits for a free slot (`None` once the slots are closed).
+    pub async fn acquire(&self) -> Option<Slot> {
+        let permit = self.slots.clone().acquire_owned().await.ok()?;
+        Some(self.slot(permit))
+    }
+
+    /// A free slot, if there is one now.
+    pub fn try_acquire(&self) -> Option<Slot> {
+        let permit = self.slots.clone().try_acquire_owned().ok()?;
+        Some(self.slot(permit))
+    }
+
+    fn slot(&self, permit: OwnedSemaphorePermit) -> Slot {
+        Slot {
+            _permit: permit,
+            since: Instant::now(),
+            state: self.state.clone(),
+        }
+    }
+
+    /// Free slots now.
+    pub fn available(&self) -> usize {
+        self.slots.available_permits()
     }
 
     /// The most slots there can be (`WUTT_CONCURRENCY`).
@@ -89,19 +127,18 @@ impl InFlight {
         total.saturating_sub(self.slots.available_permits())
     }
 
-    /// Notes how long one send took (the HTTP call).
-    pub fn observe(&self, took: Duration) {
-        let mut st = self.state();
-        st.latency += ALPHA * (took.as_secs_f64() - st.latency);
-    }
-
     /// Moves the limit towards what `rate` and the observed latency ask for.
     /// `busy` says whether work is waiting for slots (the ceiling then holds
     /// the rate back, which is said once).
     pub fn adjust(&self, rate: f64, busy: bool) -> Level {
         let mut st = self.state();
         let want = wanted(rate, st.latency);
-        let target = want.min(self.ceiling);
+        // Every slot taken: the latency is only learnt when slots come back,
+        // so a slow API would hold the rate down for a round trip or two.
+        // Grow by half meanwhile, as a slow start does; the throttle still
+        // bounds what is sent, and the limit settles once answers arrive.
+        let grown = if busy { st.total + st.total / 2 } else { 0 };
+        let target = want.max(grown).min(self.ceiling);
         if target > st.total {
             self.slots.add_permits(target - st.total);
             st.total = target;
@@ -149,25 +186,32 @@ fn wanted(rate: f64, latency: f64) -> usize {
 mod tests {
     use super::*;
 
+    /// Notes `n` slots held for `took` each, as dropped slots would.
+    fn held_for(f: &InFlight, took: Duration, n: usize) {
+        let mut st = f.state();
+        for _ in 0..n {
+            st.latency += ALPHA * (took.as_secs_f64() - st.latency);
+        }
+    }
+
     #[test]
     fn the_limit_follows_rate_times_latency_up_to_the_ceiling() {
         let f = InFlight::new(2000, 1000.0);
         assert_eq!(f.adjust(1000.0, false).limit, 629, "first guess: 500 ms");
-        for _ in 0..200 {
-            f.observe(Duration::from_millis(300));
-        }
-        let level = f.adjust(1000.0, true);
+        held_for(&f, Duration::from_millis(300), 200);
+        let level = f.adjust(1000.0, false);
         assert!(
             (378..=395).contains(&level.limit),
             "about 1000 × 0.3 × 1.25 + 4: {level:?}"
         );
-        assert_eq!(f.slots().available_permits(), level.limit);
+        let grown = f.adjust(1000.0, true);
+        assert_eq!(grown.limit, level.limit * 3 / 2, "every slot taken: grow by half");
+        assert_eq!(f.adjust(1000.0, false).limit, level.limit, "and settle back");
+        assert_eq!(f.available(), level.limit);
         let small = f.adjust(20.0, false);
         assert!(small.limit < 20, "{small:?}");
         let capped = InFlight::new(16, 1000.0);
-        for _ in 0..200 {
-            capped.observe(Duration::from_millis(300));
-        }
+        held_for(&capped, Duration::from_millis(300), 200);
         let level = capped.adjust(1000.0, true);
         assert_eq!(level.limit, 16);
         assert!(level.wanted > 300);
@@ -177,15 +221,9 @@ mod tests {
     async fn slots_in_use_are_forgotten_once_they_come_back() {
         let f = InFlight::new(100, 100.0);
         let level = f.adjust(100.0, false);
-        let held = f
-            .slots()
-            .clone()
-            .acquire_many_owned(level.limit as u32)
-            .await
-            .unwrap();
-        for _ in 0..500 {
-            f.observe(Duration::from_millis(10));
-        }
+        let held: Vec<Slot> = (0..level.limit).map(|_| f.try_acquire().unwrap()).collect();
+        assert!(f.try_acquire().is_none());
+        held_for(&f, Duration::from_millis(10), 500);
         assert_eq!(f.adjust(100.0, false).limit, level.limit, "all in use");
         assert_eq!(f.in_use(), level.limit);
         drop(held);

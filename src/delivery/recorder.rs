@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::inflight::Slot;
 use crate::queue::claim::{self, Completion};
 
 /// Flushes running side by side (each on its own connection).
@@ -28,7 +29,7 @@ const FILL_WAIT: Duration = Duration::from_millis(2);
 /// Sends completions to the flusher.
 #[derive(Debug, Clone)]
 pub struct Recorder {
-    tx: mpsc::UnboundedSender<(Completion, OwnedSemaphorePermit)>,
+    tx: mpsc::UnboundedSender<(Completion, Slot)>,
 }
 
 /// The flusher task; await it after dropping every [`Recorder`] to flush the rest.
@@ -66,7 +67,7 @@ impl Recorder {
     /// Queues one completion for the next flush. The call's in-flight slot
     /// is given back only once its answer is written, so what a crash can
     /// leave `unknown` is bounded by the in-flight cap.
-    pub fn record(&self, completion: Completion, slot: OwnedSemaphorePermit) {
+    pub fn record(&self, completion: Completion, slot: Slot) {
         if let Err(err) = self.tx.send((completion, slot)) {
             // Only after the flusher is gone (shutdown): the recipient's lease
             // expires and it is rescued as `unknown` — never resent.
@@ -97,7 +98,7 @@ struct Flush {
     give_up: CancellationToken,
 }
 
-type Item = (Completion, OwnedSemaphorePermit);
+type Item = (Completion, Slot);
 
 impl Flush {
     async fn run(

@@ -46,13 +46,18 @@ pub fn default_burst(rate: f64) -> f64 {
     (rate / 100.0).ceil().max(1.0)
 }
 
+/// The share of the rate kept back for arrival jitter (5 ms at any rate).
+const ARRIVAL_JITTER: f64 = 0.005;
+
 /// The refill rate of a bucket of `rate` with capacity `burst`: what the
 /// bucket may hold at once is taken off the rate, so that in any one second
-/// at most `rate` messages go (a full bucket plus one second of refill). A
+/// at most `rate` messages are granted (a full bucket plus one second of
+/// refill), and another half percent for the few milliseconds between a grant
+/// and the request's arrival, which can slide one more into a window. A
 /// burst of more than half the rate is cut to half.
 pub fn refill_rate(rate: f64, burst: f64) -> (f64, f64) {
     let burst = burst.clamp(1.0, (rate / 2.0).max(1.0));
-    ((rate - burst).max(rate / 2.0), burst)
+    ((rate - burst - rate * ARRIVAL_JITTER).max(rate / 2.0), burst)
 }
 
 /// The local pacer of a bucket: 10% faster than the bucket itself, so the
@@ -320,8 +325,8 @@ mod tests {
             assert!(refill + burst <= rate + 1e-9, "{rate}: {refill} + {burst}");
             assert!(refill >= rate / 2.0, "{rate}");
         }
-        assert_eq!(refill_rate(1000.0, 10.0), (990.0, 10.0));
-        assert_eq!(refill_rate(50.0, 5.0), (45.0, 5.0));
+        assert_eq!(refill_rate(1000.0, 10.0), (985.0, 10.0));
+        assert_eq!(refill_rate(50.0, 5.0), (44.75, 5.0));
         assert_eq!(refill_rate(10.0, 100.0), (5.0, 5.0), "a huge burst is cut");
         // Below 2/s a whole token is more than the rest of the second allows:
         // half the rate refills, and a second token waits two seconds.

@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use chrono::Utc;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use super::breaker::{self, Breaker};
 use super::contacts;
+use super::inflight::Slot;
 use super::retry::{self, Pause, PauseScope};
 use super::shared::{Shared, Stats, with_db_retry};
 use crate::queue::claim::{self, Claimed, Completion};
@@ -102,13 +102,13 @@ pub async fn run_campaign(shared: Arc<Shared>, ctx: Arc<CampaignCtx>) {
         }
         let first = tokio::select! {
             _ = ctx.stop.cancelled() => return,
-            p = shared.inflight.slots().clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            p = shared.inflight.acquire() => match p { Some(p) => p, None => return },
         };
         let mut permits = vec![first];
         while (permits.len() as i64) < limit {
-            match shared.inflight.slots().clone().try_acquire_owned() {
-                Ok(p) => permits.push(p),
-                Err(_) => break,
+            match shared.inflight.try_acquire() {
+                Some(p) => permits.push(p),
+                None => break,
             }
         }
         let worker = shared.config.worker_id.as_str();
@@ -135,7 +135,7 @@ async fn dispatch(
     shared: &Arc<Shared>,
     ctx: &Arc<CampaignCtx>,
     claimed: Vec<Claimed>,
-    permits: Vec<OwnedSemaphorePermit>,
+    permits: Vec<Slot>,
 ) -> bool {
     let claimed_at = Instant::now();
     // Start no HTTP call that could still be running when the lease expires.
@@ -193,12 +193,7 @@ pub async fn release(shared: &Shared, unsent: &[Claimed]) {
     }
 }
 
-async fn send_one(
-    shared: Arc<Shared>,
-    ctx: Arc<CampaignCtx>,
-    r: Claimed,
-    permit: OwnedSemaphorePermit,
-) {
+async fn send_one(shared: Arc<Shared>, ctx: Arc<CampaignCtx>, r: Claimed, permit: Slot) {
     let c = &ctx.campaign;
     let started_at = Utc::now();
     let in_flight = crate::metrics::InFlight::start();
@@ -256,11 +251,6 @@ async fn send_one(
     };
     let finished_at = Utc::now();
     drop(in_flight);
-    if outcome.reply().http_status.is_some() {
-        shared
-            .inflight
-            .observe((finished_at - started_at).to_std().unwrap_or_default());
-    }
     let mut d = retry::decide(
         &outcome,
         r.attempt,
