@@ -7,6 +7,7 @@ mod control;
 mod demo;
 mod load;
 mod logging;
+mod reconcile;
 mod report;
 mod run;
 mod settings;
@@ -37,7 +38,8 @@ Settings (a flag before or after the command, or the environment variable):
   --client-secret-file  WUTT_CLIENT_SECRET_FILE  a file holding the secret
   --campaigns-dir       WUTT_CAMPAIGNS_DIR       the drop folder, default ./campaigns
   --rate                WUTT_RATE                account-wide messages per second, default 20
-  --concurrency         WUTT_CONCURRENCY         requests in flight at most, default 16
+  --concurrency         WUTT_CONCURRENCY         ceiling of requests in flight, default 2000
+                                                 (the limit follows rate × the API's latency)
   --timeout             WUTT_TIMEOUT             seconds per API request, default 30
   --log-format          WUTT_LOG_FORMAT          text (default) or json
                         RUST_LOG                 log filter, default info
@@ -120,6 +122,16 @@ Examples:
 Example:
   wutt-campaign requeue spring-offer --state failed")]
     Requeue(control::RequeueArgs),
+    /// Settle `unknown` recipients by reading the server back (the conversation list).
+    #[command(after_help = "Reads DATABASE_URL, WUTT_BASE_URL, WUTT_CLIENT_ID, \
+WUTT_CLIENT_SECRET(_FILE), WUTT_RATE, WUTT_TIMEOUT. All settings: wutt-campaign --help
+
+Examples:
+  wutt-campaign reconcile spring-offer --dry-run   what it would decide per recipient, and why
+  wutt-campaign reconcile spring-offer             do it: sent, sent again, or left unknown
+
+Only numbers that were Wutt contacts before their attempt can be settled.")]
+    Reconcile(reconcile::ReconcileArgs),
     /// The opt-out list, honoured at load time and again just before each send.
     #[command(
         subcommand,
@@ -174,13 +186,7 @@ pub enum Exit {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    // Output piped into `head` ends quietly, as other command-line tools do,
-    // instead of a panic on the broken pipe.
-    // SAFETY: restoring the default action of a signal at start-up, before
-    // any thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    raise_open_file_limit();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -218,6 +224,23 @@ pub fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
+/// Raises the soft limit of open files to the hard one: at a high rate and a
+/// slow API, every request in flight holds a socket, and the common soft
+/// limit of 1,024 would cut the in-flight ceiling short.
+fn raise_open_file_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls on a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     let settings = cli.settings;
     match cli.command {
@@ -231,6 +254,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Report(args) => report::exec(&settings, args).await,
         Command::Campaign(cmd) => control::exec_campaign(&settings, cmd).await,
         Command::Requeue(args) => control::exec_requeue(&settings, args).await,
+        Command::Reconcile(args) => reconcile::exec(&settings, args).await,
         Command::Suppress(cmd) => suppress::exec(&settings, cmd).await,
         Command::Simulate(args) => simulate::exec(&settings, args).await,
         Command::Demo(args) => demo::exec(&settings, args).await,

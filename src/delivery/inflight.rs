@@ -205,8 +205,16 @@ mod tests {
             "about 1000 × 0.3 × 1.25 + 4: {level:?}"
         );
         let grown = f.adjust(1000.0, true);
-        assert_eq!(grown.limit, level.limit * 3 / 2, "every slot taken: grow by half");
-        assert_eq!(f.adjust(1000.0, false).limit, level.limit, "and settle back");
+        assert_eq!(
+            grown.limit,
+            level.limit * 3 / 2,
+            "every slot taken: grow by half"
+        );
+        assert_eq!(
+            f.adjust(1000.0, false).limit,
+            level.limit,
+            "and settle back"
+        );
         assert_eq!(f.available(), level.limit);
         let small = f.adjust(20.0, false);
         assert!(small.limit < 20, "{small:?}");

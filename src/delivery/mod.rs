@@ -7,6 +7,8 @@
 //! - [`retry`]: what each answer means for its recipient; backoff with jitter.
 //! - [`breaker`]: the error-rate circuit breaker.
 //! - [`contacts`]: making recipients Wutt contacts before their first text.
+//! - [`inflight`]: how many requests may be in flight (rate × latency, up to a ceiling).
+//! - [`reconcile`]: `unknown` recipients settled by reading the server back.
 //! - [`recorder`]: batched, retried writing of outcomes.
 //! - [`schedule`]: send windows in the campaign's timezone.
 //! - [`media`]: captured media materialised for upload.
@@ -15,8 +17,10 @@
 
 pub mod breaker;
 pub mod contacts;
+pub mod inflight;
 pub mod media;
 pub mod progress;
+pub mod reconcile;
 pub mod recorder;
 pub mod retry;
 pub mod runner;
@@ -41,7 +45,8 @@ pub struct DeliveryConfig {
     pub batch_size: i64,
     /// Lease of a claim; must exceed the request timeout.
     pub lease: Duration,
-    /// Requests in flight at most.
+    /// Requests in flight at most (the ceiling; the limit itself follows
+    /// rate × latency, see [`inflight`]).
     pub concurrency: usize,
     /// The client's request timeout (no call is started that could outlive its lease).
     pub request_timeout: Duration,

@@ -16,11 +16,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::DeliveryConfig;
+use super::inflight::InFlight;
 use super::progress::{CampaignLeft, Progress};
 use super::recorder::Recorder;
 use super::retry::{self, Pause, PauseScope, describe};
@@ -114,7 +115,7 @@ pub async fn run(
         client,
         throttle,
         recorder,
-        permits: Arc::new(Semaphore::new(concurrency)),
+        inflight: InFlight::new(concurrency, config.throttle.rate),
         stats: Stats::default(),
         campaign_stats: SyncMutex::default(),
         shutdown: shutdown.clone(),
@@ -129,6 +130,7 @@ pub async fn run(
         },
     });
     tracing::info!(worker = %shared.config.worker_id, ?mode, "runner started");
+    let sizing = tokio::spawn(size_in_flight(shared.clone()));
     let mut lp = Loop {
         shared: shared.clone(),
         running: HashMap::new(),
@@ -137,6 +139,8 @@ pub async fn run(
         media_dir: super::media::cache_dir()?,
         last_housekeeping: None,
     };
+    // Beside the rescuer: `unknown` recipients settled by reading the server back.
+    let read_back = super::reconcile::ReadBack::beside(&shared).spawn(&shutdown);
     let mut listener = match mode {
         Mode::Daemon => listen(&pool).await,
         Mode::Once => None,
@@ -200,7 +204,9 @@ pub async fn run(
             let horizon =
                 chrono::Duration::from_std(shared.config.once_horizon).unwrap_or_default();
             let idle = idle_since.get_or_insert_with(Instant::now).elapsed();
-            if next.is_none_or(|t| t > now + horizon) || idle > shared.config.once_horizon {
+            if (next.is_none_or(|t| t > now + horizon) || idle > shared.config.once_horizon)
+                && !read_back.pending().await
+            {
                 break;
             }
             wake_at = [wake_at, next].into_iter().flatten().min();
@@ -241,10 +247,19 @@ pub async fn run(
     for (_, (h, _)) in lp.running.drain() {
         let _ = h.await;
     }
-    let _ = shared
-        .permits
-        .acquire_many(shared.config.concurrency as u32)
-        .await;
+    read_back.stop().await;
+    sizing.abort();
+    let _ = sizing.await;
+    let level = shared
+        .inflight
+        .adjust(shared.throttle.account_rate().await, false);
+    tracing::info!(
+        limit = level.limit,
+        ceiling = shared.inflight.ceiling(),
+        latency_ms = level.latency.as_millis() as u64,
+        "requests in flight: the limit settled on"
+    );
+    shared.inflight.drain().await;
     let applied = flusher.finish().await;
     if let Ok(done) = control::finish_completed(&pool).await {
         for id in done {
@@ -260,6 +275,33 @@ pub async fn run(
         .unwrap_or_else(|e| e.into_inner())
         .clone();
     Ok(RunSummary::from_stats(&shared.stats, paused))
+}
+
+/// Moves the in-flight limit with the account's allowed rate and the latency
+/// the API shows, four times a second, and logs where it settles.
+async fn size_in_flight(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut logged = 0usize;
+    loop {
+        tick.tick().await;
+        let rate = shared.throttle.account_rate().await;
+        let f = &shared.inflight;
+        // Every slot taken: work may be waiting for one.
+        let busy = f.available() == 0 && f.in_use() > 0;
+        let level = f.adjust(rate, busy);
+        // Logged when it moved by a fifth or more since it was last logged.
+        if level.limit.abs_diff(logged) * 5 > logged.max(1) {
+            tracing::debug!(
+                limit = level.limit,
+                wanted = level.wanted,
+                latency_ms = level.latency.as_millis() as u64,
+                rate,
+                "in-flight limit"
+            );
+            logged = level.limit;
+        }
+    }
 }
 
 async fn listen(pool: &PgPool) -> Option<PgListener> {

@@ -57,7 +57,10 @@ const ARRIVAL_JITTER: f64 = 0.005;
 /// burst of more than half the rate is cut to half.
 pub fn refill_rate(rate: f64, burst: f64) -> (f64, f64) {
     let burst = burst.clamp(1.0, (rate / 2.0).max(1.0));
-    ((rate - burst - rate * ARRIVAL_JITTER).max(rate / 2.0), burst)
+    (
+        (rate - burst - rate * ARRIVAL_JITTER).max(rate / 2.0),
+        burst,
+    )
 }
 
 /// The local pacer of a bucket: 10% faster than the bucket itself, so the

@@ -8,6 +8,7 @@
 //!   lease rescue.
 //! - [`contacts`]: numbers known to be Wutt contacts (made before a text).
 //! - [`control`]: pause, resume, cancel, requeue, expiry, campaign lookup.
+//! - [`reconcile`]: `unknown` recipients to read back, and the read-backs' records.
 //! - [`throttle`]: shared token buckets, the 429 slow-down, the tier budget,
 //!   wake-up notifications.
 
@@ -15,5 +16,6 @@ pub mod claim;
 pub mod contacts;
 pub mod control;
 pub mod load;
+pub mod reconcile;
 pub mod suppress;
 pub mod throttle;

@@ -13,16 +13,18 @@
 //!   sensitive; it is scrubbed from anything the server echoes back.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{DATE, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::multipart::Form;
 use serde_json::Value;
 use tracing::debug;
 
 use crate::config::Secret;
 
+use super::clock::ServerClock;
 use super::envelope::{self, Envelope};
 use super::media::MediaError;
 use super::outcome::{self, Observation, Outcome, OutcomeClass, Reply, TransportKind};
@@ -196,11 +198,14 @@ impl WuttError {
     }
 }
 
-/// The Wutt API client. Cheap to clone (the connection pool is shared).
+/// The Wutt API client. Cheap to clone (the connection pool and the
+/// server's clock are shared).
 #[derive(Debug, Clone)]
 pub struct Client {
     config: ClientConfig,
     http: reqwest::Client,
+    /// The server's clock, from the `Date` of every answer.
+    clock: Arc<ServerClock>,
 }
 
 impl Client {
@@ -231,11 +236,20 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| invalid(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Client { config, http })
+        Ok(Client {
+            config,
+            http,
+            clock: Arc::default(),
+        })
     }
 
     pub fn config(&self) -> &ClientConfig {
         &self.config
+    }
+
+    /// The server's clock as its answers showed it so far.
+    pub fn clock(&self) -> &ServerClock {
+        &self.clock
     }
 
     /// `POST /inbox/send-template-message`.
@@ -456,6 +470,7 @@ impl Client {
         }
         debug!(%method, path, "wutt request");
         let started = Instant::now();
+        let sent_at = chrono::Utc::now();
         let mut response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
@@ -473,6 +488,8 @@ impl Client {
             }
         };
         let status = response.status().as_u16();
+        let date = response.headers().get(DATE).and_then(|v| v.to_str().ok());
+        self.clock.observe(sent_at, chrono::Utc::now(), date);
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)

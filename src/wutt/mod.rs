@@ -4,6 +4,7 @@
 //! - [`outcome`]: classification of every send answer (and transport failure)
 //!   into exactly one [`Outcome`].
 //! - [`client`]: the typed async client, one method per endpoint.
+//! - [`clock`]: the server's clock, measured from the `Date` of its answers.
 //! - [`requests`]: the request types, their checks and their multipart bodies.
 //! - `transport`: one HTTP call — the bounded body read and transport failures.
 //! - [`media`]: media kinds and their documented type and size limits.
@@ -12,6 +13,7 @@
 //! - [`whatsapp`]: WhatsApp's own error codes as they arrive in `exception`.
 
 pub mod client;
+pub mod clock;
 pub mod envelope;
 pub mod media;
 pub mod outcome;
