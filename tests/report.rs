@@ -376,12 +376,21 @@ async fn recipient_exports_carry_the_template_variables() {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
-        &header[header.len() - 3..],
-        ["body_variables", "header_variables", "duplicate_of"]
+        &header[header.len() - 8..],
+        [
+            "body_variables",
+            "header_variables",
+            "read_back_verdict",
+            "read_back_rule",
+            "read_back_at",
+            "read_back_attempt",
+            "read_back_detail",
+            "duplicate_of"
+        ]
     );
     assert_eq!(header, report::export::CSV_HEADER);
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    let n = header.len() - 1;
+    let n = header.len() - 6;
     let body: Vec<String> = serde_json::from_str(&records[0][n - 2]).unwrap();
     assert_eq!(body, ["Ann", "=1+1", "a, \"b\"; c"]);
     assert_eq!(&records[0][n - 1], "[\"Ann\"]");

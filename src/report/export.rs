@@ -1,8 +1,9 @@
 //! Streams every recipient row of `recipient_results` to a writer, one row at
 //! a time (a 1M-row campaign is never held in memory): CSV for spreadsheets,
 //! a JSON array, or JSON lines. The columns are the view's, in its order:
-//! the rendered template variables, then `duplicate_of` (the line of the
-//! earlier row a `duplicate` repeats) last. CSV takes the delimiter of the
+//! the rendered template variables, what the last read-back of an `unknown`
+//! row decided and why, then `duplicate_of` (the line of the earlier row a
+//! `duplicate` repeats) last. CSV takes the delimiter of the
 //! reader's Excel ([`CsvStyle`]).
 
 use std::io::Write;
@@ -49,12 +50,19 @@ pub struct RecipientRow {
     pub body_variables: Option<Vec<String>>,
     /// The template's rendered header variables.
     pub header_variables: Option<Vec<String>>,
+    /// The last read-back of an `unknown` row: `sent`, `not_sent` or
+    /// `unknown`, the rule that decided, when, of which attempt, and why.
+    pub read_back_verdict: Option<String>,
+    pub read_back_rule: Option<String>,
+    pub read_back_at: Option<DateTime<Utc>>,
+    pub read_back_attempt: Option<i32>,
+    pub read_back_detail: Option<String>,
     /// For a `duplicate`: the line of the earlier row with the same number.
     pub duplicate_of: Option<i32>,
 }
 
 /// CSV header: the view's columns, in its order.
-pub const CSV_HEADER: [&str; 20] = [
+pub const CSV_HEADER: [&str; 25] = [
     "campaign_id",
     "campaign_name",
     "row_number",
@@ -74,12 +82,18 @@ pub const CSV_HEADER: [&str; 20] = [
     "line_number",
     "body_variables",
     "header_variables",
+    "read_back_verdict",
+    "read_back_rule",
+    "read_back_at",
+    "read_back_attempt",
+    "read_back_detail",
     "duplicate_of",
 ];
 
 const QUERY: &str = "SELECT campaign_id, campaign_name, row_number, mobile_code, mobile, state, \
      attempts, http_status, remark, messages, data, error, sent_at, updated_at, raw_phone, \
-     outcome, line_number, body_variables, header_variables, duplicate_of FROM recipient_results \
+     outcome, line_number, body_variables, header_variables, read_back_verdict, read_back_rule, \
+     read_back_at, read_back_attempt, read_back_detail, duplicate_of FROM recipient_results \
      WHERE ($1::bigint IS NULL OR campaign_id = $1) AND ($2::text IS NULL OR state = $2) \
      ORDER BY campaign_id, row_number";
 
@@ -180,7 +194,7 @@ impl<W: Write> RowSink<W> {
 
 /// The row as CSV cells, in [`CSV_HEADER`] order. Template variables are a
 /// JSON array (`["Ann","A-17"]`): values may hold any delimiter.
-fn csv_cells(r: &RecipientRow) -> [String; 20] {
+fn csv_cells(r: &RecipientRow) -> [String; 25] {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let list = |v: &Option<Vec<String>>| {
         v.as_ref()
@@ -211,6 +225,13 @@ fn csv_cells(r: &RecipientRow) -> [String; 20] {
         r.line_number.to_string(),
         list(&r.body_variables),
         list(&r.header_variables),
+        opt(&r.read_back_verdict),
+        opt(&r.read_back_rule),
+        r.read_back_at.as_ref().map(time).unwrap_or_default(),
+        r.read_back_attempt
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        opt(&r.read_back_detail),
         r.duplicate_of.map(|l| l.to_string()).unwrap_or_default(),
     ]
 }
