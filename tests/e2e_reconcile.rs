@@ -12,7 +12,7 @@ mod delivery_support;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use delivery_support::{eventually, states};
@@ -29,23 +29,6 @@ const WAIT: Duration = Duration::from_secs(240);
 /// answers, and three at once on a small machine make the one-second client
 /// timeout fire on answers that were merely slow.
 static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A campaign file pair in its own folder.
-struct Drop {
-    _dir: tempfile::TempDir,
-    csv: PathBuf,
-}
-
-fn drop_files(name: &str, manifest: &str, csv: &str) -> Drop {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(format!("{name}.csv"));
-    std::fs::write(&path, csv).unwrap();
-    std::fs::write(dir.path().join(format!("{name}.toml")), manifest).unwrap();
-    Drop {
-        _dir: dir,
-        csv: path,
-    }
-}
 
 fn mobile(i: usize) -> String {
     format!("17{:08}", 30_000_000 + i)

@@ -12,7 +12,7 @@ mod delivery_support;
 mod support;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use delivery_support::states;
@@ -23,23 +23,6 @@ use wutt_campaign::simulator::{
 };
 
 const WAIT: Duration = Duration::from_secs(60);
-
-/// A campaign file pair in its own folder.
-struct Drop {
-    _dir: tempfile::TempDir,
-    csv: PathBuf,
-}
-
-fn drop_files(name: &str, manifest: &str, csv: &str) -> Drop {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(format!("{name}.csv"));
-    std::fs::write(&path, csv).unwrap();
-    std::fs::write(dir.path().join(format!("{name}.toml")), manifest).unwrap();
-    Drop {
-        _dir: dir,
-        csv: path,
-    }
-}
 
 fn mobile(i: usize) -> String {
     format!("17{:08}", 20_000_000 + i)

@@ -95,3 +95,21 @@ pub fn sim_counts(sim: &SimHandle) -> HashMap<String, usize> {
     }
     m
 }
+
+/// A campaign file pair (`NAME.csv`, `NAME.toml`) in its own folder, kept
+/// while the value lives.
+pub struct Drop {
+    _dir: tempfile::TempDir,
+    pub csv: std::path::PathBuf,
+}
+
+pub fn drop_files(name: &str, manifest: &str, csv: &str) -> Drop {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{name}.csv"));
+    std::fs::write(&path, csv).unwrap();
+    std::fs::write(dir.path().join(format!("{name}.toml")), manifest).unwrap();
+    Drop {
+        _dir: dir,
+        csv: path,
+    }
+}
