@@ -1,14 +1,11 @@
-//! Helpers shared by the delivery tests: campaigns inserted straight into the
-//! queue, a runner configuration for tests, and polling with a deadline.
+//! The database side of the tests: campaigns inserted straight into the
+//! queue, recipient counts by state, and polling with a deadline.
 
 #![allow(dead_code)]
 
 use std::time::Duration;
 
 use sqlx::PgPool;
-use wutt_campaign::config::Secret;
-use wutt_campaign::delivery::{BreakerConfig, DeliveryConfig, RetryPolicy, ThrottleConfig};
-use wutt_campaign::wutt::{Client, ClientConfig};
 
 /// Inserts a text campaign with `n` queued recipients (+880 1 7xxxxxxxx).
 pub async fn seed(pool: &PgPool, name: &str, n: i64) -> i64 {
@@ -66,43 +63,6 @@ pub async fn states(pool: &PgPool, campaign: i64) -> std::collections::BTreeMap<
     .collect()
 }
 
-pub fn client(base: &str, secret: &str, timeout: Duration) -> Client {
-    Client::new(ClientConfig {
-        base_url: url::Url::parse(base).unwrap(),
-        client_id: "test-id".into(),
-        client_secret: Secret::new(secret),
-        connect_timeout: Duration::from_secs(2),
-        timeout,
-        user_agent: "wutt-campaign-test".into(),
-    })
-    .unwrap()
-}
-
-pub fn config(rate: f64, concurrency: usize) -> DeliveryConfig {
-    DeliveryConfig {
-        worker_id: wutt_campaign::delivery::worker_id(),
-        batch_size: 50,
-        lease: Duration::from_secs(30),
-        concurrency,
-        request_timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
-            base: Duration::from_millis(50),
-            max: Duration::from_millis(500),
-            pair_wait: Duration::from_millis(200),
-        },
-        breaker: BreakerConfig::default(),
-        throttle: ThrottleConfig {
-            account_key: format!("account:test-{}", rand::random::<u32>()),
-            rate,
-            burst: wutt_campaign::delivery::throttle::default_burst(rate),
-            per_number_rate: None,
-        },
-        daily_unique_limit: None,
-        once_horizon: Duration::from_secs(5),
-        poll_interval: Duration::from_millis(200),
-    }
-}
-
 /// Polls `f` until it returns true or `within` passes.
 pub async fn eventually<F, Fut>(within: Duration, mut f: F) -> bool
 where
@@ -120,3 +80,11 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+pub fn non_terminal(states: &std::collections::BTreeMap<String, i64>) -> i64 {
+    ["queued", "sending", "retrying"]
+        .iter()
+        .map(|s| states.get(*s).copied().unwrap_or(0))
+        .sum()
+}
+

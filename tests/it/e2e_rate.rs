@@ -3,15 +3,12 @@
 //! one-second window does the simulator see more than the limit (the bucket
 //! refills at the rate less its burst), and every recipient is sent once.
 
-#[path = "support/delivery.rs"]
-mod delivery_support;
-#[path = "support/e2e.rs"]
-mod support;
 
 use std::time::Duration;
 
-use delivery_support::{eventually, states};
-use support::*;
+use crate::support::db::{self, eventually, states};
+use crate::support::bin::*;
+use crate::support::sim::*;
 use wutt_campaign::db::testing::TestDb;
 use wutt_campaign::simulator::{Faults, LatencyRange, SimConfig};
 
@@ -32,7 +29,7 @@ async fn two_runners_share_one_account_limit() {
         ..rehearsal()
     })
     .await;
-    let id = delivery_support::seed(&db.pool, "two-runners", 500).await;
+    let id = db::seed(&db.pool, "two-runners", 500).await;
     let runner = || {
         let mut cmd = command(
             &db.url,

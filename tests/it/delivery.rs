@@ -3,13 +3,12 @@
 //! campaign and leaves its recipients queued, a graceful stop leaves no
 //! `unknown`, and the shared token bucket holds its rate.
 
-#[path = "support/delivery.rs"]
-mod support;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::db::*;
+use crate::support::runner::*;
 use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

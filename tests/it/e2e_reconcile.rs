@@ -6,18 +6,16 @@
 //! reply in the way, a server clock 90 s off, no `Date` header, and the
 //! `reconcile` command with and without `--dry-run`.
 
-#[path = "support/delivery.rs"]
-mod delivery_support;
-#[path = "support/e2e.rs"]
-mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use delivery_support::{eventually, states};
+use crate::support::db::{self, eventually, states};
 use serde_json::Value;
-use support::*;
+use crate::support::bin::*;
+use crate::support::runner;
+use crate::support::sim::*;
 use wutt_campaign::db::testing::TestDb;
 use wutt_campaign::simulator::{
     self, Faults, LatencyRange, SeedContact, SimClock, SimConfig, SimHandle,
@@ -625,7 +623,7 @@ async fn run_once_settles_what_is_due_and_a_dry_run_changes_nothing() {
 
     let db = TestDb::new().await;
     let sim = sim(SimConfig::default()).await;
-    // delivery_support::seed's numbers: +880 1 000000001 …
+    // db::seed's numbers: +880 1 000000001 …
     let numbers: Vec<String> = (1..=4).map(|g| format!("1{g:09}")).collect();
     let now = sim.clock();
     sim.set_clock(SimClock {
@@ -645,7 +643,7 @@ async fn run_once_settles_what_is_due_and_a_dry_run_changes_nothing() {
             .collect::<Vec<_>>(),
     );
     sim.set_clock(now);
-    let id = delivery_support::seed(&db.pool, "lib", 4).await;
+    let id = db::seed(&db.pool, "lib", 4).await;
     // Claimed; rows 1 and 2 reach the server; then all four are lost as a
     // dead runner's would be (the rescue makes them unknown).
     sqlx::query(
@@ -657,7 +655,7 @@ async fn run_once_settles_what_is_due_and_a_dry_run_changes_nothing() {
     .unwrap();
     let client = wutt_campaign::wutt::Client::new(wutt_campaign::wutt::ClientConfig {
         client_id: ID.into(),
-        ..delivery_support::client(&sim.base_url(), SECRET, Duration::from_secs(5))
+        ..runner::client(&sim.base_url(), SECRET, Duration::from_secs(5))
             .config()
             .clone()
     })

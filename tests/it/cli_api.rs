@@ -3,12 +3,11 @@
 //! their exit codes (3 when the account is refused, 1 for a refused campaign
 //! or recipient) and what actually reached the simulator.
 
-mod support;
 
 use std::process::Output;
 
 use serde_json::Value;
-use support::run_bin;
+use crate::support::bin::run_bin;
 use wutt_campaign::simulator::{self, AccountSetting, MessageKind, Plan, SimConfig, SimHandle};
 
 async fn sim() -> SimHandle {

@@ -1,40 +1,32 @@
-//! Helpers of the end-to-end tests: the real binary run against an
-//! in-process simulator and real PostgreSQL.
+//! The real `wutt-campaign` binary as the tests run it: with exactly the
+//! settings a test gives, aimed at a simulator, killed when it outlives its
+//! deadline; and campaign files dropped in a folder of their own.
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
-use wutt_campaign::config::Secret;
-use wutt_campaign::simulator::{self, SimConfig, SimHandle};
+use super::sim::ID;
 
-pub const ID: &str = "e2e-id";
-pub const SECRET: &str = "e2e-secret";
+/// The binary's own tests give up on it after this long.
+pub const BIN_DEADLINE: Duration = Duration::from_secs(120);
 
-/// A simulator for tests whose subject is delivery itself (rates, crashes,
-/// faults): every number counts as an existing contact, so texts to made-up
-/// numbers are delivered. Tests of what the real server refuses start from
-/// `SimConfig::default()` instead.
-pub fn rehearsal() -> SimConfig {
-    SimConfig {
-        all_contacts: true,
-        ..SimConfig::default()
+/// Runs the `wutt-campaign` binary with `args` and exactly the Wutt settings in
+/// `env` (inherited `WUTT_*` settings are removed first). Killed if it outlives
+/// [`BIN_DEADLINE`].
+pub async fn run_bin(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_wutt-campaign"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("WUTT_") {
+            cmd.env_remove(key);
+        }
     }
-}
-
-pub async fn sim(config: SimConfig) -> SimHandle {
-    simulator::start(
-        SimConfig {
-            client_id: ID.into(),
-            client_secret: Secret::new(SECRET),
-            seed: Some(7),
-            ..config
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("simulator")
+    cmd.args(args).envs(env.iter().copied()).kill_on_drop(true);
+    tokio::time::timeout(BIN_DEADLINE, cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("wutt-campaign {args:?} did not finish"))
+        .expect("the binary runs")
 }
 
 /// The binary with the environment of a runner aimed at `base`.
@@ -78,22 +70,6 @@ pub fn code(out: &Output) -> i32 {
 
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-pub fn non_terminal(states: &std::collections::BTreeMap<String, i64>) -> i64 {
-    ["queued", "sending", "retrying"]
-        .iter()
-        .map(|s| states.get(*s).copied().unwrap_or(0))
-        .sum()
-}
-
-/// Messages the simulator accepted, by `mobile`.
-pub fn sim_counts(sim: &SimHandle) -> HashMap<String, usize> {
-    let mut m = HashMap::new();
-    for msg in sim.messages() {
-        *m.entry(msg.mobile).or_insert(0) += 1;
-    }
-    m
 }
 
 /// A campaign file pair (`NAME.csv`, `NAME.toml`) in its own folder, kept

@@ -1,4 +1,4 @@
-//! Helpers shared by the Wutt client tests: a client aimed at a loopback
+//! Helpers of the Wutt client tests: a client aimed at a loopback
 //! server, a multipart parser for captured requests, and raw TCP servers that
 //! answer in ways a well-behaved HTTP server never would.
 
@@ -139,24 +139,4 @@ pub async fn closed_port() -> SocketAddr {
     let addr = listener.local_addr().expect("addr");
     drop(listener);
     addr
-}
-
-/// The binary's own tests give up on it after this long.
-pub const BIN_DEADLINE: Duration = Duration::from_secs(120);
-
-/// Runs the `wutt-campaign` binary with `args` and exactly the Wutt settings in
-/// `env` (inherited `WUTT_*` settings are removed first). Killed if it outlives
-/// [`BIN_DEADLINE`].
-pub async fn run_bin(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_wutt-campaign"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("WUTT_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.args(args).envs(env.iter().copied()).kill_on_drop(true);
-    tokio::time::timeout(BIN_DEADLINE, cmd.output())
-        .await
-        .unwrap_or_else(|_| panic!("wutt-campaign {args:?} did not finish"))
-        .expect("the binary runs")
 }

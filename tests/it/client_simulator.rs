@@ -10,7 +10,6 @@
 //!   `every_row_is_produced_here_or_said_unreachable` keeps the two lists and
 //!   the table in step.
 
-mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -18,7 +17,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use support::{CLIENT_ID, SECRET, config};
+use crate::support::http::{CLIENT_ID, SECRET, config};
 use wutt_campaign::campaign::phone::PhoneNumber;
 use wutt_campaign::config::Secret;
 use wutt_campaign::simulator::{

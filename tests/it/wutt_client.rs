@@ -5,13 +5,12 @@
 //! refused before any byte leaves, and the client secret kept out of every log
 //! and message.
 
-mod support;
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{
+use crate::support::http::{
     CLIENT_ID, SECRET, USER_AGENT, client, closed_port, config, parts, phone, raw_server,
 };
 use wiremock::matchers::{any, method, path};
@@ -210,7 +209,7 @@ async fn every_endpoint_sends_its_method_path_headers_and_fields() {
                 .collect::<Vec<_>>()
         }
     };
-    let names = |ps: &Vec<(String, support::Part)>| {
+    let names = |ps: &Vec<(String, crate::support::http::Part)>| {
         ps.iter()
             .map(|(n, _)| n.as_str())
             .collect::<Vec<_>>()

@@ -2,15 +2,12 @@
 //! PostgreSQL — a clean campaign, a fault mix, and account refusals (wrong
 //! secret, IP not allowed) that pause the campaign until it is resumed.
 
-#[path = "support/delivery.rs"]
-mod delivery_support;
-#[path = "support/e2e.rs"]
-mod support;
 
 use std::collections::HashMap;
 
-use delivery_support::states;
-use support::*;
+use crate::support::db::{self, states};
+use crate::support::bin::*;
+use crate::support::sim::*;
 use wutt_campaign::db::testing::TestDb;
 use wutt_campaign::simulator::{Faults, SimConfig};
 
@@ -18,7 +15,7 @@ use wutt_campaign::simulator::{Faults, SimConfig};
 async fn a_thousand_recipients_are_each_sent_once_and_match_the_database() {
     let db = TestDb::new().await;
     let sim = sim(rehearsal()).await;
-    let id = delivery_support::seed(&db.pool, "thousand", 1000).await;
+    let id = db::seed(&db.pool, "thousand", 1000).await;
     let out = run(command(
         &db.url,
         &sim.base_url(),
@@ -69,7 +66,7 @@ async fn a_fault_mix_ends_terminal_without_resending() {
         ..rehearsal()
     })
     .await;
-    let id = delivery_support::seed_with(&db.pool, "faults", 400, "max_attempts = 4").await;
+    let id = db::seed_with(&db.pool, "faults", 400, "max_attempts = 4").await;
     let mut runs = 0;
     loop {
         let out = run(command(
@@ -126,7 +123,7 @@ async fn a_fault_mix_ends_terminal_without_resending() {
 }
 
 async fn refused_then_fixed(db: &TestDb, name: &str, bad: SimConfig, bad_secret: &str) {
-    let id = delivery_support::seed(&db.pool, name, 200).await;
+    let id = db::seed(&db.pool, name, 200).await;
     let bad_sim = sim(bad).await;
     let out = run(command(
         &db.url,

@@ -2,9 +2,8 @@
 //! those settings, run entirely against its in-process simulator and walk
 //! through the templates, the sends and the refused cases.
 
-mod support;
 
-use support::run_bin;
+use crate::support::bin::run_bin;
 
 #[tokio::test]
 async fn the_demo_ignores_live_settings_and_walks_through_the_api() {

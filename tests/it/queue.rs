@@ -12,9 +12,7 @@ use wutt_campaign::queue::claim::{self, Completion, Resolution};
 use wutt_campaign::queue::control::{self, RequeueState};
 use wutt_campaign::wutt::{Envelope, OutcomeClass, Reply};
 
-#[path = "support/delivery.rs"]
-mod support;
-use support::seed;
+use crate::support::db::seed;
 
 const LEASE: Duration = Duration::from_secs(60);
 

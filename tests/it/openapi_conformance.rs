@@ -7,12 +7,11 @@
 //! spec describes the server: the simulator's answers (which follow the real
 //! server's source) validate against the response schemas of their status.
 
-mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
-use support::{client, parts, phone};
+use crate::support::http::{client, parts, phone};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use wutt_campaign::campaign::phone::PhoneNumber;
@@ -719,8 +718,8 @@ async fn the_simulators_answers_conform_to_the_response_schemas() {
     let spec = Spec::load();
     let sim = simulator::start(
         SimConfig {
-            client_id: support::CLIENT_ID.into(),
-            client_secret: Secret::new(support::SECRET),
+            client_id: crate::support::http::CLIENT_ID.into(),
+            client_secret: Secret::new(crate::support::http::SECRET),
             seed: Some(1),
             ..SimConfig::default()
         },
@@ -866,7 +865,7 @@ async fn the_simulators_answers_conform_to_the_response_schemas() {
         &c.send_message(&SendMessage::text(amina.clone(), "Hi"))
             .await,
     ));
-    let wrong = support::config(
+    let wrong = crate::support::http::config(
         &format!("{}{BASE_PATH}", sim.base_url()),
         std::time::Duration::from_secs(10),
     );

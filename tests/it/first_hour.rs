@@ -2,11 +2,10 @@
 //! database that does not answer or does not exist, logs read in cron mail,
 //! and `--help`.
 
-mod support;
 
 use std::time::{Duration, Instant};
 
-use support::run_bin;
+use crate::support::bin::run_bin;
 use wutt_campaign::db::testing::TestDb;
 
 fn text(out: &std::process::Output) -> String {
@@ -19,7 +18,7 @@ fn text(out: &std::process::Output) -> String {
 
 #[tokio::test]
 async fn a_database_that_does_not_answer_fails_within_seconds_and_says_what_to_check() {
-    let port = support::closed_port().await.port();
+    let port = crate::support::http::closed_port().await.port();
     let url = format!("postgres://wutt:hunter2@127.0.0.1:{port}/wutt");
     let started = Instant::now();
     let out = run_bin(&["report"], &[("DATABASE_URL", &url)]).await;
@@ -59,7 +58,7 @@ async fn a_missing_database_fails_at_once_with_the_createdb_hint() {
 
 #[tokio::test]
 async fn logs_carry_no_colour_codes_when_stderr_is_not_a_terminal() {
-    let port = support::closed_port().await.port();
+    let port = crate::support::http::closed_port().await.port();
     let url = format!("postgres://postgres@127.0.0.1:{port}/wutt");
     let out = run_bin(&["report"], &[("DATABASE_URL", &url)]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);

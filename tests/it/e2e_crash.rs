@@ -3,16 +3,13 @@
 //! runner. Afterwards every recipient is terminal, nobody was sent twice, and
 //! at most the in-flight cap per crash is `unknown`.
 
-#[path = "support/delivery.rs"]
-mod delivery_support;
-#[path = "support/e2e.rs"]
-mod support;
 
 use std::time::Duration;
 
-use delivery_support::{eventually, states};
+use crate::support::db::{self, eventually, states};
 use sqlx::PgPool;
-use support::*;
+use crate::support::bin::*;
+use crate::support::sim::*;
 use wutt_campaign::db::{self, ephemeral::Cluster, testing::TestDb};
 use wutt_campaign::simulator::{Faults, LatencyRange, SimConfig};
 
@@ -61,7 +58,7 @@ fn runner(url: &str, base: &str) -> std::process::Command {
 async fn killed_runners_never_send_twice() {
     let db = TestDb::new().await;
     let sim = sim(latency(1, 5)).await;
-    let id = delivery_support::seed(&db.pool, "kill", 10_000).await;
+    let id = db::seed(&db.pool, "kill", 10_000).await;
     let mut unknown_before = 0;
     for kill in 0..3 {
         let mut child = spawn(runner(&db.url, &sim.base_url()));
@@ -129,7 +126,7 @@ async fn the_runner_rides_out_a_postgres_restart() {
         .await
         .unwrap();
     let sim = sim(latency(2, 5)).await;
-    let id = delivery_support::seed(&pool, "restart", 3000).await;
+    let id = db::seed(&pool, "restart", 3000).await;
     let mut cmd = runner(&url, &sim.base_url());
     cmd.env("WUTT_RATE", "300");
     let mut child = spawn(cmd);
