@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::support::db::{self, eventually, states};
+use crate::support::db::{eventually, non_terminal, seed, states};
 use sqlx::PgPool;
 use crate::support::bin::*;
 use crate::support::sim::*;
@@ -58,7 +58,7 @@ fn runner(url: &str, base: &str) -> std::process::Command {
 async fn killed_runners_never_send_twice() {
     let db = TestDb::new().await;
     let sim = sim(latency(1, 5)).await;
-    let id = db::seed(&db.pool, "kill", 10_000).await;
+    let id = seed(&db.pool, "kill", 10_000).await;
     let mut unknown_before = 0;
     for kill in 0..3 {
         let mut child = spawn(runner(&db.url, &sim.base_url()));
@@ -126,7 +126,7 @@ async fn the_runner_rides_out_a_postgres_restart() {
         .await
         .unwrap();
     let sim = sim(latency(2, 5)).await;
-    let id = db::seed(&pool, "restart", 3000).await;
+    let id = seed(&pool, "restart", 3000).await;
     let mut cmd = runner(&url, &sim.base_url());
     cmd.env("WUTT_RATE", "300");
     let mut child = spawn(cmd);

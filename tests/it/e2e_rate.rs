@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::support::db::{self, eventually, states};
+use crate::support::db::{eventually, seed, states};
 use crate::support::bin::*;
 use crate::support::sim::*;
 use wutt_campaign::db::testing::TestDb;
@@ -29,7 +29,7 @@ async fn two_runners_share_one_account_limit() {
         ..rehearsal()
     })
     .await;
-    let id = db::seed(&db.pool, "two-runners", 500).await;
+    let id = seed(&db.pool, "two-runners", 500).await;
     let runner = || {
         let mut cmd = command(
             &db.url,

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::db::{self, eventually, states};
+use crate::support::db::{eventually, seed, states};
 use serde_json::Value;
 use crate::support::bin::*;
 use crate::support::runner;
@@ -643,7 +643,7 @@ async fn run_once_settles_what_is_due_and_a_dry_run_changes_nothing() {
             .collect::<Vec<_>>(),
     );
     sim.set_clock(now);
-    let id = db::seed(&db.pool, "lib", 4).await;
+    let id = seed(&db.pool, "lib", 4).await;
     // Claimed; rows 1 and 2 reach the server; then all four are lost as a
     // dead runner's would be (the rescue makes them unknown).
     sqlx::query(

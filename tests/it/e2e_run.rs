@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::support::db::{self, states};
+use crate::support::db::{non_terminal, seed, seed_with, states};
 use crate::support::bin::*;
 use crate::support::sim::*;
 use wutt_campaign::db::testing::TestDb;
@@ -15,7 +15,7 @@ use wutt_campaign::simulator::{Faults, SimConfig};
 async fn a_thousand_recipients_are_each_sent_once_and_match_the_database() {
     let db = TestDb::new().await;
     let sim = sim(rehearsal()).await;
-    let id = db::seed(&db.pool, "thousand", 1000).await;
+    let id = seed(&db.pool, "thousand", 1000).await;
     let out = run(command(
         &db.url,
         &sim.base_url(),
@@ -66,7 +66,7 @@ async fn a_fault_mix_ends_terminal_without_resending() {
         ..rehearsal()
     })
     .await;
-    let id = db::seed_with(&db.pool, "faults", 400, "max_attempts = 4").await;
+    let id = seed_with(&db.pool, "faults", 400, "max_attempts = 4").await;
     let mut runs = 0;
     loop {
         let out = run(command(
@@ -123,7 +123,7 @@ async fn a_fault_mix_ends_terminal_without_resending() {
 }
 
 async fn refused_then_fixed(db: &TestDb, name: &str, bad: SimConfig, bad_secret: &str) {
-    let id = db::seed(&db.pool, name, 200).await;
+    let id = seed(&db.pool, name, 200).await;
     let bad_sim = sim(bad).await;
     let out = run(command(
         &db.url,

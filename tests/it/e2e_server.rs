@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::db::{self, states};
+use crate::support::db::{seed, states};
 use crate::support::bin::*;
 use crate::support::sim::*;
 use wutt_campaign::db::testing::TestDb;
@@ -445,7 +445,7 @@ async fn texts_reach_contacts_and_non_contacts_only_once_contacts_are_created() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_server_pauses_even_a_two_recipient_campaign() {
     let db = TestDb::new().await;
-    let id = db::seed(&db.pool, "nowhere", 2).await;
+    let id = seed(&db.pool, "nowhere", 2).await;
     let started = std::time::Instant::now();
     let out = run(command(
         &db.url,
@@ -473,7 +473,7 @@ async fn an_unreachable_server_pauses_even_a_two_recipient_campaign() {
 async fn a_wrong_base_path_pauses_text_and_template_campaigns_with_one_sentence() {
     let db = TestDb::new().await;
     let sim = sim(SimConfig::default()).await;
-    let id = db::seed(&db.pool, "wrong-path", 5).await;
+    let id = seed(&db.pool, "wrong-path", 5).await;
     let wrong = format!("{}/api/v1", sim.base_url());
     let out = run(command(&db.url, &wrong, SECRET, &["run", "--once"])).await;
     assert_eq!(code(&out), 3, "{}", stderr(&out));
@@ -528,8 +528,8 @@ async fn a_text_campaign_without_a_connected_number_pauses_the_account() {
         whatsapp_connected: Some(false),
         ..AccountSetting::default()
     });
-    let text = db::seed(&db.pool, "texts", 20).await;
-    let other = db::seed(&db.pool, "other", 20).await;
+    let text = seed(&db.pool, "texts", 20).await;
+    let other = seed(&db.pool, "other", 20).await;
     let out = run(run_once(&db, &sim, &[])).await;
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     for id in [text, other] {

@@ -1330,20 +1330,35 @@ impl std::io::Write for Captured {
     }
 }
 
-/// Every log line of this test binary, at TRACE, from `tracing` and `log`.
+thread_local! {
+    /// Set on the thread whose log lines are captured.
+    static CAPTURING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Every log line, at TRACE, from `tracing` and `log`, written on this thread
+/// from now on. The test binary holds every suite, so the one global
+/// subscriber keeps only the lines of the thread that asked for them (a
+/// `#[tokio::test]` runs its tasks on its own thread) and the other suites
+/// pay for a thread-local look-up, not for TRACE output.
 fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    CAPTURING.with(|c| c.set(true));
     LOGS.get_or_init(|| {
+        use tracing_subscriber::Layer;
+        use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
         let buf = Arc::new(Mutex::new(Vec::new()));
         let writer = Captured(buf.clone());
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
+        let layer = tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .with_writer(move || writer.clone())
-            .finish()
+            .with_filter(tracing_subscriber::filter::filter_fn(|_| {
+                CAPTURING.with(|c| c.get())
+            }));
+        tracing_subscriber::registry()
+            .with(layer)
             .try_init()
-            .expect("the only global subscriber of this test binary");
+            .expect("the only global subscriber of the test binary");
         buf
     })
     .clone()
