@@ -3,11 +3,10 @@
 //! their exit codes (3 when the account is refused, 1 for a refused campaign
 //! or recipient) and what actually reached the simulator.
 
-
 use std::process::Output;
 
-use serde_json::Value;
 use crate::support::bin::run_bin;
+use serde_json::Value;
 use wutt_campaign::simulator::{self, AccountSetting, MessageKind, Plan, SimConfig, SimHandle};
 
 async fn sim() -> SimHandle {

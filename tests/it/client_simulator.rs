@@ -10,14 +10,13 @@
 //!   `every_row_is_produced_here_or_said_unreachable` keeps the two lists and
 //!   the table in step.
 
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::http::{CLIENT_ID, SECRET, config};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use crate::support::http::{CLIENT_ID, SECRET, config};
 use wutt_campaign::campaign::phone::PhoneNumber;
 use wutt_campaign::config::Secret;
 use wutt_campaign::simulator::{

@@ -3,7 +3,6 @@
 //! campaign and leaves its recipients queued, a graceful stop leaves no
 //! `unknown`, and the shared token bucket holds its rate.
 
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 

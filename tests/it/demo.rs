@@ -2,7 +2,6 @@
 //! those settings, run entirely against its in-process simulator and walk
 //! through the templates, the sends and the refused cases.
 
-
 use crate::support::bin::run_bin;
 
 #[tokio::test]

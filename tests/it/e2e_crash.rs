@@ -3,13 +3,12 @@
 //! runner. Afterwards every recipient is terminal, nobody was sent twice, and
 //! at most the in-flight cap per crash is `unknown`.
 
-
 use std::time::Duration;
 
-use crate::support::db::{eventually, non_terminal, seed, states};
-use sqlx::PgPool;
 use crate::support::bin::*;
+use crate::support::db::{eventually, non_terminal, seed, states};
 use crate::support::sim::*;
+use sqlx::PgPool;
 use wutt_campaign::db::{self, ephemeral::Cluster, testing::TestDb};
 use wutt_campaign::simulator::{Faults, LatencyRange, SimConfig};
 

@@ -3,11 +3,10 @@
 //! one-second window does the simulator see more than the limit (the bucket
 //! refills at the rate less its burst), and every recipient is sent once.
 
-
 use std::time::Duration;
 
-use crate::support::db::{eventually, seed, states};
 use crate::support::bin::*;
+use crate::support::db::{eventually, seed, states};
 use crate::support::sim::*;
 use wutt_campaign::db::testing::TestDb;
 use wutt_campaign::simulator::{Faults, LatencyRange, SimConfig};

@@ -6,16 +6,15 @@
 //! reply in the way, a server clock 90 s off, no `Date` header, and the
 //! `reconcile` command with and without `--dry-run`.
 
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::db::{eventually, seed, states};
-use serde_json::Value;
 use crate::support::bin::*;
+use crate::support::db::{eventually, seed, states};
 use crate::support::runner;
 use crate::support::sim::*;
+use serde_json::Value;
 use wutt_campaign::db::testing::TestDb;
 use wutt_campaign::simulator::{
     self, Faults, LatencyRange, SeedContact, SimClock, SimConfig, SimHandle,

@@ -2,11 +2,10 @@
 //! PostgreSQL — a clean campaign, a fault mix, and account refusals (wrong
 //! secret, IP not allowed) that pause the campaign until it is resumed.
 
-
 use std::collections::HashMap;
 
-use crate::support::db::{non_terminal, seed, seed_with, states};
 use crate::support::bin::*;
+use crate::support::db::{non_terminal, seed, seed_with, states};
 use crate::support::sim::*;
 use wutt_campaign::db::testing::TestDb;
 use wutt_campaign::simulator::{Faults, SimConfig};

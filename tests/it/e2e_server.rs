@@ -6,13 +6,12 @@
 //! list; texts to contacts and non-contacts; an unreachable server and a
 //! wrong base path.
 
-
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::db::{seed, states};
 use crate::support::bin::*;
+use crate::support::db::{seed, states};
 use crate::support::sim::*;
 use wutt_campaign::db::testing::TestDb;
 use wutt_campaign::simulator::{

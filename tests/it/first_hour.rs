@@ -2,7 +2,6 @@
 //! database that does not answer or does not exist, logs read in cron mail,
 //! and `--help`.
 
-
 use std::time::{Duration, Instant};
 
 use crate::support::bin::run_bin;

@@ -7,11 +7,10 @@
 //! spec describes the server: the simulator's answers (which follow the real
 //! server's source) validate against the response schemas of their status.
 
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value, json};
 use crate::support::http::{client, parts, phone};
+use serde_json::{Value, json};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use wutt_campaign::campaign::phone::PhoneNumber;

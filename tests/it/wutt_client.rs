@@ -5,14 +5,13 @@
 //! refused before any byte leaves, and the client secret kept out of every log
 //! and message.
 
-
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use serde_json::{Value, json};
 use crate::support::http::{
     CLIENT_ID, SECRET, USER_AGENT, client, closed_port, config, parts, phone, raw_server,
 };
+use serde_json::{Value, json};
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use wutt_campaign::wutt::outcome::{MAX_RETRY_AFTER, rule_of};

@@ -87,4 +87,3 @@ pub fn non_terminal(states: &std::collections::BTreeMap<String, i64>) -> i64 {
         .map(|s| states.get(*s).copied().unwrap_or(0))
         .sum()
 }
-

@@ -44,4 +44,3 @@ pub fn sim_counts(sim: &SimHandle) -> HashMap<String, usize> {
     }
     m
 }
-
