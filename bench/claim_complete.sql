@@ -79,7 +79,7 @@ attempts AS (
 UPDATE recipients r SET
     state            = u.state,
     attempts         = r.attempts - u.refund,
-    next_attempt_at  = COALESCE(u.next_at, r.next_attempt_at),
+    next_attempt_at  = COALESCE(now() + (u.next_at - u.finished_at), r.next_attempt_at),
     lease_owner      = NULL,
     lease_expires_at = NULL,
     outcome          = u.outcome,
@@ -92,5 +92,6 @@ UPDATE recipients r SET
     sent_at          = CASE WHEN u.state = 'sent' THEN u.finished_at ELSE r.sent_at END,
     updated_at       = now()
 FROM u
-WHERE r.id = u.id AND r.lease_token = u.token AND r.state = 'sending'
+WHERE r.id = u.id AND r.lease_token = u.token
+  AND (r.state = 'sending' OR (r.state = 'unknown' AND r.dispatched_token = u.token))
 RETURNING r.id;

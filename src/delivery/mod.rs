@@ -3,6 +3,7 @@
 //!
 //! - [`runner`]: the loop over sendable campaigns (`run --once` and the daemon).
 //! - [`worker`]: one campaign's dispatcher and its send tasks.
+//! - [`gate`]: the last check before each request leaves (opt-out, pause, cancel).
 //! - [`throttle`]: rate limits shared by every process through PostgreSQL token buckets.
 //! - [`retry`]: what each answer means for its recipient; backoff with jitter.
 //! - [`breaker`]: the error-rate circuit breaker.
@@ -17,6 +18,7 @@
 
 pub mod breaker;
 pub mod contacts;
+pub mod gate;
 pub mod inflight;
 pub mod media;
 pub mod progress;

@@ -21,11 +21,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::DeliveryConfig;
+use super::gate::Gate;
 use super::inflight::InFlight;
 use super::progress::{CampaignLeft, Progress};
 use super::recorder::Recorder;
 use super::retry::{self, Pause, PauseScope, describe};
-use super::schedule::{self, Window};
+use super::schedule::{self, SendWindow, Window};
 use super::shared::{Paused, Shared, Stats};
 use super::throttle::Throttle;
 use super::worker::{self, CampaignCtx, StopKind};
@@ -81,6 +82,8 @@ struct Pass {
     /// The campaigns this process is sending, with what is due now in each;
     /// `None` when the pass stopped early.
     campaigns: Option<Vec<CampaignLeft>>,
+    /// Campaigns whose send window is closed now.
+    closed: Vec<i64>,
 }
 
 struct Loop {
@@ -108,6 +111,11 @@ pub async fn run(
         config.batch_size.max(1) as usize * 2,
         shutdown_hard.clone(),
     );
+    let (gate, gate_service) = Gate::start(
+        pool.clone(),
+        config.request_timeout + Duration::from_secs(1),
+        shutdown_hard.clone(),
+    );
     let throttle = Throttle::new(pool.clone(), config.throttle.clone());
     let concurrency = config.concurrency.max(1);
     let shared = Arc::new(Shared {
@@ -115,6 +123,7 @@ pub async fn run(
         client,
         throttle,
         recorder,
+        gate,
         inflight: InFlight::new(concurrency, config.throttle.rate),
         stats: Stats::default(),
         campaign_stats: SyncMutex::default(),
@@ -193,7 +202,9 @@ pub async fn run(
         if busy {
             idle_since = None;
         } else if mode == Mode::Once {
-            let next = match control::next_due_at(&pool).await {
+            // Campaigns whose window is closed do not count: it reopens
+            // hours away, past any horizon.
+            let next = match control::next_due_at(&pool, &pass.closed).await {
                 Ok(next) => next,
                 Err(err) if crate::db::is_transient(&err) => Some(now),
                 Err(err) => {
@@ -260,6 +271,7 @@ pub async fn run(
         "requests in flight: the limit settled on"
     );
     shared.inflight.drain().await;
+    gate_service.stop().await;
     let applied = flusher.finish().await;
     if let Ok(done) = control::finish_completed(&pool).await {
         for id in done {
@@ -338,11 +350,21 @@ impl Loop {
         }
         let pool = &self.shared.pool;
         let rescued = claim::rescue_expired(pool).await?;
-        if rescued > 0 {
+        if rescued.unknown > 0 {
             tracing::warn!(
-                rescued,
-                "leases of stopped workers expired: recipients marked unknown"
+                rescued = rescued.unknown,
+                "leases of stopped workers expired after their request left: recipients marked unknown"
             );
+        }
+        if rescued.requeued > 0 {
+            tracing::info!(
+                requeued = rescued.requeued,
+                "leases expired before any request left: recipients back in the queue"
+            );
+        }
+        let swept = control::sweep_cancelled(pool).await?;
+        if swept > 0 {
+            tracing::info!(swept, "recipients of cancelled campaigns cancelled");
         }
         let expired = control::expire_overdue(pool).await?;
         if expired > 0 {
@@ -459,21 +481,21 @@ impl Loop {
         let now = Utc::now();
         let mut due_now = HashMap::new();
         for c in control::sendable(&shared.pool).await? {
-            match schedule::window(
-                now,
+            let window = match SendWindow::parse(
                 c.send_window_start,
                 c.send_window_end,
                 c.send_window_tz.as_deref(),
             ) {
-                Ok(Window::Open) => {}
-                Ok(Window::ClosedUntil(at)) => {
-                    pass.wake_at = earliest(pass.wake_at, at);
-                    continue;
-                }
+                Ok(window) => window,
                 Err(reason) => {
                     self.pause(&c, &reason, StopKind::Breaker).await?;
                     continue;
                 }
+            };
+            if let Window::ClosedUntil(at) = schedule::state(window.as_ref(), now) {
+                pass.wake_at = earliest(pass.wake_at, at);
+                pass.closed.push(c.id);
+                continue;
             }
             let due = control::due_count(&shared.pool, c.id).await?;
             due_now.insert(c.id, due);
@@ -485,7 +507,7 @@ impl Loop {
             if c.started_at.is_none() {
                 control::mark_started(&shared.pool, c.id).await?;
             }
-            let ctx = Arc::new(CampaignCtx::new(&shared, c, media));
+            let ctx = Arc::new(CampaignCtx::new(&shared, c, window, media));
             let (s, k, ended) = (shared.clone(), ctx.clone(), self.ended.clone());
             // Two claimers per campaign: one claims while the other's batch
             // is being dispatched (SKIP LOCKED keeps them apart).

@@ -1,5 +1,6 @@
 //! The send window: a campaign's daily `start`–`end` in its own timezone.
-//! Outside it nothing is claimed; [`window`] says when it opens next. A window
+//! Outside it nothing is claimed and no request leaves; [`SendWindow::at`]
+//! says when it opens next. A window
 //! whose end is before its start runs overnight (22:00–06:00).
 
 use chrono::{DateTime, Days, NaiveTime, TimeZone as _, Utc};
@@ -14,57 +15,89 @@ pub enum Window {
     ClosedUntil(DateTime<Utc>),
 }
 
-/// The window state at `now` for `start`..`end` in timezone `tz` (an IANA name).
-/// An unknown timezone is an error (the campaign should be paused, not sent
-/// at the wrong hour).
+/// A campaign's daily send window, parsed once: `start`..`end` local time in
+/// `tz`. A campaign without one (or with `start == end`) has none:
+/// [`SendWindow::parse`] gives `None` and it is always open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendWindow {
+    start: NaiveTime,
+    end: NaiveTime,
+    tz: Tz,
+}
+
+impl SendWindow {
+    /// The window of a campaign row. An unknown timezone is an error (the
+    /// campaign should be paused, not sent at the wrong hour).
+    pub fn parse(
+        start: Option<NaiveTime>,
+        end: Option<NaiveTime>,
+        tz: Option<&str>,
+    ) -> Result<Option<SendWindow>, String> {
+        let (Some(start), Some(end)) = (start, end) else {
+            return Ok(None);
+        };
+        if start == end {
+            return Ok(None);
+        }
+        let tz: Tz = match tz.map(str::trim).filter(|t| !t.is_empty()) {
+            None => Tz::UTC,
+            Some(name) => name.parse().map_err(|_| {
+                format!("send window timezone {name:?} is not a known IANA timezone")
+            })?,
+        };
+        Ok(Some(SendWindow { start, end, tz }))
+    }
+
+    /// Whether `now` is inside the window, and if not, when it opens next.
+    pub fn at(&self, now: DateTime<Utc>) -> Window {
+        let SendWindow { start, end, tz } = *self;
+        let local = now.with_timezone(&tz);
+        let t = local.time();
+        let open = if start < end {
+            t >= start && t < end
+        } else {
+            t >= start || t < end
+        };
+        if open {
+            return Window::Open;
+        }
+        // Next opening: today at `start` if still ahead, else tomorrow.
+        let today = local.date_naive();
+        for day in [today, today + Days::new(1), today + Days::new(2)] {
+            let naive = day.and_time(start);
+            // A start inside a DST gap opens at the first valid instant after it.
+            let at = match tz.from_local_datetime(&naive).earliest() {
+                Some(at) => at.with_timezone(&Utc),
+                None => match tz
+                    .from_local_datetime(&(naive + chrono::Duration::hours(1)))
+                    .earliest()
+                {
+                    Some(at) => at.with_timezone(&Utc),
+                    None => continue,
+                },
+            };
+            if at > now {
+                return Window::ClosedUntil(at);
+            }
+        }
+        Window::ClosedUntil(now + chrono::Duration::hours(1))
+    }
+}
+
+/// The window state at `now` of an optional window (none is always open).
+pub fn state(window: Option<&SendWindow>, now: DateTime<Utc>) -> Window {
+    window.map_or(Window::Open, |w| w.at(now))
+}
+
+/// The window state at `now` for `start`..`end` in timezone `tz` (an IANA
+/// name), parsing the three on the spot.
 pub fn window(
     now: DateTime<Utc>,
     start: Option<NaiveTime>,
     end: Option<NaiveTime>,
     tz: Option<&str>,
 ) -> Result<Window, String> {
-    let (Some(start), Some(end)) = (start, end) else {
-        return Ok(Window::Open);
-    };
-    if start == end {
-        return Ok(Window::Open);
-    }
-    let tz: Tz = match tz.map(str::trim).filter(|t| !t.is_empty()) {
-        None => Tz::UTC,
-        Some(name) => name
-            .parse()
-            .map_err(|_| format!("send window timezone {name:?} is not a known IANA timezone"))?,
-    };
-    let local = now.with_timezone(&tz);
-    let t = local.time();
-    let open = if start < end {
-        t >= start && t < end
-    } else {
-        t >= start || t < end
-    };
-    if open {
-        return Ok(Window::Open);
-    }
-    // Next opening: today at `start` if still ahead, else tomorrow.
-    let today = local.date_naive();
-    for day in [today, today + Days::new(1), today + Days::new(2)] {
-        let naive = day.and_time(start);
-        // A start inside a DST gap opens at the first valid instant after it.
-        let at = match tz.from_local_datetime(&naive).earliest() {
-            Some(at) => at.with_timezone(&Utc),
-            None => match tz
-                .from_local_datetime(&(naive + chrono::Duration::hours(1)))
-                .earliest()
-            {
-                Some(at) => at.with_timezone(&Utc),
-                None => continue,
-            },
-        };
-        if at > now {
-            return Ok(Window::ClosedUntil(at));
-        }
-    }
-    Ok(Window::ClosedUntil(now + chrono::Duration::hours(1)))
+    Ok(state(SendWindow::parse(start, end, tz)?.as_ref(), now))
 }
 
 #[cfg(test)]

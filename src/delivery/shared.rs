@@ -14,6 +14,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use super::DeliveryConfig;
+use super::gate::Gate;
 use super::inflight::InFlight;
 use super::recorder::Recorder;
 use super::retry::{Pause, PauseScope};
@@ -78,6 +79,8 @@ pub struct Shared {
     pub config: DeliveryConfig,
     pub throttle: Throttle,
     pub recorder: Recorder,
+    /// The last check before each request leaves.
+    pub gate: Gate,
     /// The in-flight slots (rate × latency, at most WUTT_CONCURRENCY).
     pub inflight: InFlight,
     pub stats: Stats,

@@ -63,6 +63,22 @@ pub fn refill_rate(rate: f64, burst: f64) -> (f64, f64) {
     )
 }
 
+/// The bucket key of a sending number: its digits alone, so `+880 1711-000000`
+/// and `8801711000000` share one bucket (the server strips the same signs).
+/// No number (the account's default) is `default`.
+fn number_key(from: Option<&str>) -> String {
+    let digits: String = from
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    if digits.is_empty() {
+        "default".into()
+    } else {
+        digits
+    }
+}
+
 /// The local pacer of a bucket: 10% faster than the bucket itself, so the
 /// shared bucket stays the binding limit (a pacer at exactly the same rate
 /// would lose every millisecond a timer fires late, and undershoot). It lets
@@ -223,7 +239,7 @@ impl Throttle {
     }
 
     fn number_pool(&self, from: Option<&str>, rate: f64) -> Arc<TokenPool> {
-        let from = from.unwrap_or("default").to_string();
+        let from = number_key(from);
         let mut map = self.numbers.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(from.clone())
             .or_insert_with(|| {
@@ -281,7 +297,8 @@ impl Throttle {
             }
         }
         self.account.drain();
-        match sql::slow_down(&self.db, &self.config.account_key, until, 0.5, 1.0).await {
+        let wait = (until - Utc::now()).to_std().unwrap_or_default();
+        match sql::slow_down(&self.db, &self.config.account_key, wait, 0.5, 1.0).await {
             Ok(Some(rate)) => tracing::warn!(rate, %until, "throttled by the API: slowing down"),
             Ok(None) => {}
             Err(err) => tracing::warn!(error = %err, "could not record the slow-down"),
@@ -293,10 +310,12 @@ impl Throttle {
     pub async fn blocked_until(&self) -> Option<DateTime<Utc>> {
         let now = Utc::now();
         let local = *self.blocked_until.lock().unwrap_or_else(|e| e.into_inner());
-        let shared = sql::blocked_until(&self.db, &self.config.account_key)
+        let shared = sql::blocked_for(&self.db, &self.config.account_key)
             .await
             .ok()
-            .flatten();
+            .flatten()
+            .and_then(|wait| chrono::Duration::from_std(wait).ok())
+            .map(|wait| now + wait);
         [local, shared]
             .into_iter()
             .flatten()
@@ -308,6 +327,24 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_sending_number_is_one_bucket_however_it_is_spelled() {
+        for spelling in [
+            "+8801711000000",
+            "8801711000000",
+            "+880 1711-000000",
+            " 880 1711 000000 ",
+        ] {
+            assert_eq!(number_key(Some(spelling)), "8801711000000", "{spelling:?}");
+        }
+        assert_eq!(number_key(None), "default");
+        assert_eq!(number_key(Some("")), "default");
+        assert_ne!(
+            number_key(Some("+8801711000000")),
+            number_key(Some("+8801711000001"))
+        );
+    }
 
     #[test]
     fn bursts_and_pacers_for_any_rate() {

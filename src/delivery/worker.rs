@@ -1,10 +1,14 @@
 //! One campaign's dispatcher and its send tasks.
 //!
-//! The dispatcher claims a batch (one short transaction), then for each
-//! claimed recipient waits for the throttle and for a slot under the in-flight
-//! cap, and spawns the HTTP call. Whatever it has claimed but not started when
-//! the campaign must stop (account refused, breaker, shutdown, lease running
-//! out) is released — back to the queue with the attempt refunded.
+//! The dispatcher claims a batch (one short statement; under a daily budget,
+//! one short transaction that reserves it), then for each claimed recipient
+//! waits for the throttle — never past what its lease allows — and spawns the
+//! send task. The send task checks the send window and asks the dispatch gate
+//! (`gate`) right before its request leaves: opted out since the claim,
+//! campaign paused or cancelled anywhere, lease too short — it does not go.
+//! Whatever was claimed but not started when the campaign must stop (account
+//! refused, breaker, pause, window closed, shutdown, lease running out) is
+//! released — back to the queue with the attempt refunded.
 
 use std::sync::Arc;
 use std::sync::Mutex as SyncMutex;
@@ -18,8 +22,9 @@ use super::breaker::{self, Breaker};
 use super::contacts;
 use super::inflight::Slot;
 use super::retry::{self, Pause, PauseScope};
+use super::schedule::{self, SendWindow, Window};
 use super::shared::{Shared, Stats, with_db_retry};
-use crate::queue::claim::{self, Claimed, Completion};
+use crate::queue::claim::{self, Claimed, Completion, Verdict};
 use crate::queue::control::{self, Campaign};
 use crate::wutt::{MediaFile, Outcome, SendMessage, SendTemplate};
 
@@ -36,6 +41,8 @@ pub enum StopKind {
 /// A campaign being sent by this process.
 pub struct CampaignCtx {
     pub campaign: Campaign,
+    /// The campaign's send window, parsed once.
+    pub window: Option<SendWindow>,
     pub media: Vec<MediaFile>,
     /// Cancelled when the campaign must stop sending (child of the shutdown token).
     pub stop: CancellationToken,
@@ -46,12 +53,18 @@ pub struct CampaignCtx {
 }
 
 impl CampaignCtx {
-    pub fn new(shared: &Shared, campaign: Campaign, media: Vec<MediaFile>) -> Self {
+    pub fn new(
+        shared: &Shared,
+        campaign: Campaign,
+        window: Option<SendWindow>,
+        media: Vec<MediaFile>,
+    ) -> Self {
         let stop = shared.shutdown.child_token();
         shared.register(campaign.id, stop.clone());
         CampaignCtx {
             stats: shared.campaign_stats(campaign.id),
             campaign,
+            window,
             media,
             stop,
             breaker: SyncMutex::new(Breaker::new(shared.config.breaker)),
@@ -85,21 +98,13 @@ impl CampaignCtx {
 pub async fn run_campaign(shared: Arc<Shared>, ctx: Arc<CampaignCtx>) {
     let c = &ctx.campaign;
     loop {
+        if ctx.stop.is_cancelled() || !window_open(&ctx) {
+            return;
+        }
         let rate = shared.throttle.account_rate().await;
         let rate = c.rate_per_second.map_or(rate, |r| r.min(rate));
         // About two seconds' worth per claim, so claims never wait long for the throttle.
-        let mut limit = ((rate * 2.0).ceil() as i64).clamp(1, shared.config.batch_size.max(1));
-        if let Some(budget) = shared.config.daily_unique_limit {
-            let used = with_db_retry(&shared, &ctx.stop, "checking the daily budget", || {
-                crate::queue::throttle::daily_unique(&shared.pool, budget)
-            })
-            .await;
-            let Some((used, _)) = used else { return };
-            limit = limit.min(budget - used);
-            if limit <= 0 {
-                return;
-            }
-        }
+        let limit = ((rate * 2.0).ceil() as i64).clamp(1, shared.config.batch_size.max(1));
         let first = tokio::select! {
             _ = ctx.stop.cancelled() => return,
             p = shared.inflight.acquire() => match p { Some(p) => p, None => return },
@@ -114,12 +119,45 @@ pub async fn run_campaign(shared: Arc<Shared>, ctx: Arc<CampaignCtx>) {
         let worker = shared.config.worker_id.as_str();
         let lease = shared.config.lease;
         let n = permits.len() as i64;
-        let claimed = with_db_retry(&shared, &ctx.stop, "claiming recipients", || {
-            claim::claim(&shared.pool, c.id, worker, n, lease)
-        })
+        // The claim runs to its end even when the campaign stops meanwhile (a
+        // claim dropped half-way can still commit, and its rows would wait
+        // out their lease); only the second stop signal abandons it. What it
+        // returns after a stop is released at once.
+        let claimed = with_db_retry(
+            &shared,
+            &shared.shutdown_hard,
+            "claiming recipients",
+            || async {
+                match shared.config.daily_unique_limit {
+                    None => claim::claim(&shared.pool, c.id, worker, n, lease).await,
+                    Some(budget) => {
+                        let (claimed, spent) = claim::claim_within_budget(
+                            &shared.pool,
+                            c.id,
+                            worker,
+                            n,
+                            lease,
+                            budget,
+                        )
+                        .await?;
+                        if spent.is_some() {
+                            tracing::info!(
+                                limit = budget,
+                                "daily unique-recipient budget reached; waiting"
+                            );
+                        }
+                        Ok(claimed)
+                    }
+                }
+            },
+        )
         .await;
         let Some(claimed) = claimed else { return };
         if claimed.is_empty() {
+            return;
+        }
+        if ctx.stop.is_cancelled() {
+            release(&shared, &claimed).await;
             return;
         }
         permits.truncate(claimed.len());
@@ -127,6 +165,11 @@ pub async fn run_campaign(shared: Arc<Shared>, ctx: Arc<CampaignCtx>) {
             return;
         }
     }
+}
+
+/// Whether the campaign's send window is open now.
+fn window_open(ctx: &CampaignCtx) -> bool {
+    schedule::state(ctx.window.as_ref(), Utc::now()) == Window::Open
 }
 
 /// Starts every claimed recipient (each with its in-flight slot); releases
@@ -146,17 +189,21 @@ async fn dispatch(
         .saturating_sub(std::time::Duration::from_secs(2));
     let mut rest = claimed.into_iter().zip(permits);
     while let Some((r, permit)) = rest.next() {
+        // The wait for the throttle (a long Retry-After, a slow number) never
+        // outlasts what the lease allows: the rest goes back to the queue.
         let ok = !ctx.stop.is_cancelled()
             && claimed_at.elapsed() < deadline
-            && shared
-                .throttle
-                .acquire(
+            && tokio::time::timeout(
+                deadline.saturating_sub(claimed_at.elapsed()),
+                shared.throttle.acquire(
                     ctx.campaign.id,
                     ctx.campaign.rate_per_second,
                     r.from_number.as_deref(),
                     &ctx.stop,
-                )
-                .await
+                ),
+            )
+            .await
+            .unwrap_or(false)
             && !ctx.stop.is_cancelled()
             && claimed_at.elapsed() < deadline;
         if ok {
@@ -195,6 +242,19 @@ pub async fn release(shared: &Shared, unsent: &[Claimed]) {
 
 async fn send_one(shared: Arc<Shared>, ctx: Arc<CampaignCtx>, r: Claimed, permit: Slot) {
     let c = &ctx.campaign;
+    // The send window, then the gate: the last checks before the request leaves.
+    if !window_open(&ctx) {
+        ctx.stop.cancel();
+        release(&shared, std::slice::from_ref(&r)).await;
+        return;
+    }
+    match shared.gate.ask(r.recipient_id, r.lease_token).await {
+        Verdict::Go => {}
+        verdict => {
+            turned_back(&shared, &ctx, verdict);
+            return;
+        }
+    }
     let started_at = Utc::now();
     let in_flight = crate::metrics::InFlight::start();
     // A row's own template wins; then its own text; then the campaign's template.
@@ -324,6 +384,31 @@ async fn send_one(shared: Arc<Shared>, ctx: Arc<CampaignCtx>, r: Claimed, permit
         error: d.error,
     };
     shared.recorder.record(completion, permit);
+}
+
+/// Counts a recipient the gate did not let go; a paused or cancelled
+/// campaign stops its dispatcher (what it still holds goes back).
+fn turned_back(shared: &Shared, ctx: &CampaignCtx, verdict: Verdict) {
+    let id = ctx.campaign.id;
+    match verdict {
+        Verdict::Go => {}
+        Verdict::Suppressed => {
+            tracing::info!(campaign = id, "opted out since the claim: not sent");
+        }
+        Verdict::Released | Verdict::Cancelled => {
+            shared.stats.released.fetch_add(1, Ordering::Relaxed);
+            if !ctx.stop.is_cancelled() {
+                tracing::info!(campaign = %ctx.campaign.name, ?verdict, "the campaign stopped: nothing more leaves for it");
+            }
+            ctx.stop.cancel();
+        }
+        Verdict::Lost => {
+            tracing::warn!(
+                campaign = id,
+                "a claim was taken over before its send: not sent"
+            );
+        }
+    }
 }
 
 /// The recipient state a resolution leads to, for metrics.

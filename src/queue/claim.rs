@@ -51,7 +51,11 @@ RETURNING r.id, r.campaign_id, r.row_number, r.lease_token, r.attempts, r.state,
 
 /// The batched completion: one array per column (`$1`..`$18`, in the order
 /// of [`Columns`]), one `send_attempts` row per call, and the recipient rows
-/// whose lease token still matches. `bench/claim_complete.sql` runs this very
+/// whose lease token still matches — `sending`, or `unknown` because the
+/// rescuer saw the lease expire before this answer could be written (the
+/// answer is what happened, so a late success is `sent`, never hidden).
+/// A retry time is re-based on the database's clock (`next_at − finished_at`
+/// is the wait the runner chose), the clock the claim compares it with. `bench/claim_complete.sql` runs this very
 /// text (a unit test checks it).
 const COMPLETE_SQL: &str = r#"
 WITH u AS (
@@ -79,7 +83,7 @@ attempts AS (
 UPDATE recipients r SET
     state            = u.state,
     attempts         = r.attempts - u.refund,
-    next_attempt_at  = COALESCE(u.next_at, r.next_attempt_at),
+    next_attempt_at  = COALESCE(now() + (u.next_at - u.finished_at), r.next_attempt_at),
     lease_owner      = NULL,
     lease_expires_at = NULL,
     outcome          = u.outcome,
@@ -92,9 +96,102 @@ UPDATE recipients r SET
     sent_at          = CASE WHEN u.state = 'sent' THEN u.finished_at ELSE r.sent_at END,
     updated_at       = now()
 FROM u
-WHERE r.id = u.id AND r.lease_token = u.token AND r.state = 'sending'
+WHERE r.id = u.id AND r.lease_token = u.token
+  AND (r.state = 'sending' OR (r.state = 'unknown' AND r.dispatched_token = u.token))
 RETURNING r.id
 "#;
+
+/// The dispatch gate: `$1` recipient ids, `$2` their lease tokens, `$3` the
+/// seconds a request may take. Run for a group of claimed recipients right
+/// before their requests leave, it is the last word on each:
+/// - on the opt-out list now → `suppressed`;
+/// - campaign cancelled → `cancelled`; paused (or its lease too short for the
+///   request to finish inside it) → back to the queue;
+/// - otherwise `go`: the lease token is written to `dispatched_token`, so a
+///   rescuer finding the lease expired knows a request may have left.
+///
+/// Every row not sent gets its attempt back. The state and token conditions
+/// sit in the UPDATE's own WHERE, so a row the rescuer changed meanwhile is
+/// re-checked and skipped (it is not returned: nothing is sent).
+const GATE_SQL: &str = r#"
+WITH g AS (
+    SELECT r.id, u.token,
+           CASE WHEN s.mobile IS NOT NULL THEN 'suppressed'
+                WHEN c.status = 'cancelled' THEN 'cancelled'
+                WHEN c.status = 'active'
+                 AND r.lease_expires_at > now() + make_interval(secs => $3) THEN 'go'
+                ELSE 'release' END AS verdict
+    FROM UNNEST($1::int8[], $2::int8[]) AS u(id, token)
+    JOIN recipients r ON r.id = u.id
+    JOIN campaigns c ON c.id = r.campaign_id
+    LEFT JOIN suppressions s ON s.mobile_code = r.mobile_code AND s.mobile = r.mobile
+)
+UPDATE recipients r SET
+    state            = CASE g.verdict WHEN 'go' THEN 'sending'
+                                      WHEN 'release' THEN CASE WHEN r.attempts <= 1
+                                                               THEN 'queued' ELSE 'retrying' END
+                                      ELSE g.verdict END,
+    attempts         = CASE WHEN g.verdict = 'go' THEN r.attempts
+                            ELSE GREATEST(0, r.attempts - 1) END,
+    dispatched_token = CASE WHEN g.verdict = 'go' THEN r.lease_token ELSE r.dispatched_token END,
+    lease_owner      = CASE WHEN g.verdict = 'go' THEN r.lease_owner END,
+    lease_expires_at = CASE WHEN g.verdict = 'go' THEN r.lease_expires_at END,
+    error            = CASE g.verdict WHEN 'suppressed' THEN 'on the opt-out list'
+                                      WHEN 'cancelled' THEN 'the campaign was cancelled'
+                                      ELSE r.error END,
+    updated_at       = now()
+FROM g
+WHERE r.id = g.id AND r.lease_token = g.token AND r.state = 'sending'
+RETURNING r.id, g.verdict
+"#;
+
+/// The gate's word on one claimed recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send it now.
+    Go,
+    /// On the opt-out list: `suppressed`, not sent.
+    Suppressed,
+    /// Back in the queue (campaign paused, or too little lease left).
+    Released,
+    /// The campaign was cancelled: `cancelled`, not sent.
+    Cancelled,
+    /// No longer this claim's (the lease was rescued): not sent, not touched.
+    Lost,
+}
+
+/// Runs the gate for `claims` (`(recipient_id, lease_token)` pairs), giving
+/// each request `request_time` to finish inside its lease. The verdicts come
+/// back in the order of `claims`.
+pub async fn gate(
+    pool: &PgPool,
+    claims: &[(i64, i64)],
+    request_time: Duration,
+) -> sqlx::Result<Vec<Verdict>> {
+    let (ids, tokens): (Vec<i64>, Vec<i64>) = claims.iter().copied().unzip();
+    let rows: Vec<(i64, String)> = sqlx::query_as(GATE_SQL)
+        .bind(&ids)
+        .bind(&tokens)
+        .bind(request_time.as_secs_f64())
+        .fetch_all(pool)
+        .await?;
+    let said: std::collections::HashMap<i64, Verdict> = rows
+        .into_iter()
+        .map(|(id, v)| {
+            let v = match v.as_str() {
+                "go" => Verdict::Go,
+                "suppressed" => Verdict::Suppressed,
+                "cancelled" => Verdict::Cancelled,
+                _ => Verdict::Released,
+            };
+            (id, v)
+        })
+        .collect();
+    Ok(ids
+        .iter()
+        .map(|id| said.get(id).copied().unwrap_or(Verdict::Lost))
+        .collect())
+}
 
 /// A recipient claimed for sending.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,7 +264,7 @@ pub struct Completed {
 /// Recipients found on the opt-out list at this moment become `suppressed`
 /// instead of being handed out (the last check before the send).
 pub async fn claim(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     campaign_id: i64,
     worker: &str,
     limit: i64,
@@ -178,7 +275,7 @@ pub async fn claim(
         .bind(limit)
         .bind(worker)
         .bind(lease.as_secs_f64())
-        .fetch_all(pool)
+        .fetch_all(db)
         .await?;
 
     let mut claimed = Vec::with_capacity(rows.len());
@@ -214,6 +311,41 @@ pub async fn claim(
     }
     claimed.sort_by_key(|c| c.recipient_id);
     Ok(claimed)
+}
+
+/// The advisory lock that makes a budgeted claim one at a time, across every
+/// runner process on the database.
+const DAILY_BUDGET_LOCK: i64 = 0x7775_7474_6275_6467; // "wuttbudg"
+
+/// Like [`claim`], under the messaging tier's daily budget: in one
+/// transaction holding [`DAILY_BUDGET_LOCK`], counts the distinct numbers
+/// sent to in the last 24 h or being sent now and claims no more than what is
+/// left of `budget`. Claimed rows are `sending` when the lock is released, so
+/// the next claimer — in this process or another — counts them: the budget
+/// is never handed out twice. Returns the claim and, when the budget is
+/// spent, when it frees up.
+pub async fn claim_within_budget(
+    pool: &PgPool,
+    campaign_id: i64,
+    worker: &str,
+    limit: i64,
+    lease: Duration,
+    budget: i64,
+) -> sqlx::Result<(Vec<Claimed>, Option<Option<DateTime<Utc>>>)> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(DAILY_BUDGET_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let (used, frees_at) = super::throttle::daily_unique(&mut *tx, budget).await?;
+    let left = budget - used;
+    if left <= 0 {
+        tx.commit().await?;
+        return Ok((Vec::new(), Some(frees_at)));
+    }
+    let claimed = claim(&mut *tx, campaign_id, worker, limit.min(left), lease).await?;
+    tx.commit().await?;
+    Ok((claimed, None))
 }
 
 /// Columns of a completion batch, one vector per column, for UNNEST.
@@ -349,25 +481,49 @@ pub async fn release(pool: &PgPool, claims: &[(i64, i64)]) -> sqlx::Result<u64> 
     Ok(done.rows_affected())
 }
 
-/// Rows whose lease expired while `sending` (their worker died) may have been
-/// sent: they become `unknown`, never resent on their own. Returns how many.
-pub async fn rescue_expired(pool: &PgPool) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+/// What the rescuer did with expired leases.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rescued {
+    /// A request had left (the gate let it go): `unknown`, never resent on
+    /// its own.
+    pub unknown: u64,
+    /// No request had left: back to the queue, attempt refunded.
+    pub requeued: u64,
+}
+
+/// Rows whose lease expired while `sending` (their worker died, stalled or
+/// waited too long): `unknown` where the gate had let the request go — it may
+/// have been sent —, otherwise back to the queue with the attempt refunded,
+/// since nothing left for them.
+pub async fn rescue_expired(pool: &PgPool) -> sqlx::Result<Rescued> {
+    let rows: Vec<bool> = sqlx::query_scalar(
         r#"
         UPDATE recipients SET
-            state            = 'unknown',
-            outcome          = 'ambiguous',
-            error            = 'the lease expired while sending (the worker stopped): '
-                               || 'the message may have been sent',
+            state            = CASE WHEN dispatched_token IS NOT DISTINCT FROM lease_token
+                                    THEN 'unknown'
+                                    WHEN attempts <= 1 THEN 'queued' ELSE 'retrying' END,
+            attempts         = CASE WHEN dispatched_token IS NOT DISTINCT FROM lease_token
+                                    THEN attempts ELSE GREATEST(0, attempts - 1) END,
+            outcome          = CASE WHEN dispatched_token IS NOT DISTINCT FROM lease_token
+                                    THEN 'ambiguous' ELSE outcome END,
+            error            = CASE WHEN dispatched_token IS NOT DISTINCT FROM lease_token
+                                    THEN 'the lease expired while sending (the worker stopped): '
+                                         || 'the message may have been sent'
+                                    ELSE error END,
             lease_owner      = NULL,
             lease_expires_at = NULL,
             updated_at       = now()
         WHERE state = 'sending' AND lease_expires_at < now()
+        RETURNING state = 'unknown'
         "#,
     )
-    .execute(pool)
+    .fetch_all(pool)
     .await?;
-    Ok(done.rows_affected())
+    let unknown = rows.iter().filter(|u| **u).count() as u64;
+    Ok(Rescued {
+        unknown,
+        requeued: rows.len() as u64 - unknown,
+    })
 }
 
 #[cfg(test)]

@@ -196,6 +196,23 @@ pub async fn requeue(pool: &PgPool, id: i64, state: RequeueState) -> sqlx::Resul
         RequeueState::Failed => "failed",
     };
     let mut tx = pool.begin().await?;
+    if state == "unknown" {
+        // An `unknown` whose attempt is recorded as a success was sent: its
+        // answer arrived after the lease had been rescued. It is `sent`, and
+        // not requeued — requeueing it would send it twice.
+        sqlx::query(
+            "UPDATE recipients r SET state = 'sent', outcome = 'success', sent_at = a.finished_at, \
+                 error = 'the attempt recorded a success after the lease was rescued', \
+                 updated_at = now() \
+             FROM send_attempts a \
+             WHERE r.campaign_id = $1 AND r.state = 'unknown' \
+               AND a.recipient_id = r.id AND a.lease_token = r.lease_token \
+               AND a.outcome = 'success'",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
     let done = sqlx::query(
         "UPDATE recipients r SET state = 'queued', attempts = 0, next_attempt_at = now(), \
              error = NULL, updated_at = now() \
@@ -270,9 +287,10 @@ pub async fn set_template_verified(pool: &PgPool, id: i64, verified: bool) -> sq
     Ok(())
 }
 
-/// Earliest time anything of an active campaign becomes due (None: nothing
+/// Earliest time anything of an active campaign — other than those in
+/// `except` (their send window is closed) — becomes due (None: nothing
 /// left). `run --once` exits when this is in the future.
-pub async fn next_due_at(pool: &PgPool) -> sqlx::Result<Option<DateTime<Utc>>> {
+pub async fn next_due_at(pool: &PgPool, except: &[i64]) -> sqlx::Result<Option<DateTime<Utc>>> {
     // One index probe per active campaign (recipients_due is ordered by
     // next_attempt_at within a campaign).
     sqlx::query_scalar(
@@ -282,8 +300,9 @@ pub async fn next_due_at(pool: &PgPool) -> sqlx::Result<Option<DateTime<Utc>>> {
              SELECT r.next_attempt_at FROM recipients r \
              WHERE r.campaign_id = c.id AND r.state IN ('queued', 'retrying') \
              ORDER BY r.next_attempt_at LIMIT 1) n \
-         WHERE c.status = 'active'",
+         WHERE c.status = 'active' AND c.id <> ALL($1)",
     )
+    .bind(except)
     .fetch_one(pool)
     .await
 }
@@ -317,4 +336,21 @@ pub async fn media_content(pool: &PgPool, sha256: &[u8]) -> sqlx::Result<Vec<u8>
         .bind(sha256)
         .fetch_one(pool)
         .await
+}
+
+/// Recipients of cancelled campaigns still waiting in the queue (an answer
+/// that came back `retrying` after the cancel, a claim released after it)
+/// become `cancelled`, so a cancelled campaign ends with every recipient
+/// terminal. One probe of the claim index per cancelled campaign.
+pub async fn sweep_cancelled(pool: &PgPool) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE recipients r SET state = 'cancelled', error = 'the campaign was cancelled', \
+             updated_at = now() \
+         FROM campaigns c \
+         WHERE c.status = 'cancelled' AND r.campaign_id = c.id \
+           AND r.state IN ('queued', 'retrying')",
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }

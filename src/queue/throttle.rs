@@ -49,19 +49,21 @@ pub async fn take(
     })
 }
 
-/// After an HTTP 429: grant nothing until `until`, and cut the allowed rate
+/// After an HTTP 429: grant nothing for `wait` (from now on the database's
+/// clock, the one [`take`] and [`blocked_until`] read), and cut the allowed rate
 /// by `factor` (not below `floor`) — at most once per second, so a volley of
 /// 429s from requests already in flight cuts it once. Returns the new rate.
 pub async fn slow_down(
     pool: &PgPool,
     key: &str,
-    until: DateTime<Utc>,
+    wait: std::time::Duration,
     factor: f64,
     floor: f64,
 ) -> sqlx::Result<Option<f64>> {
     sqlx::query_scalar(
         "UPDATE rate_buckets
-            SET blocked_until = greatest(blocked_until, $2),
+            SET blocked_until = greatest(blocked_until,
+                                         clock_timestamp() + make_interval(secs => $2)),
                 tokens = least(tokens, 0),
                 rate = CASE WHEN cut_at < clock_timestamp() - interval '1 second'
                             THEN greatest(least($4::double precision, configured_rate), rate * $3)
@@ -72,27 +74,36 @@ pub async fn slow_down(
       RETURNING rate",
     )
     .bind(key)
-    .bind(until)
+    .bind(wait.as_secs_f64())
     .bind(factor)
     .bind(floor)
     .fetch_optional(pool)
     .await
 }
 
-/// Until when a bucket refuses everything (a Retry-After), if in the future.
-pub async fn blocked_until(pool: &PgPool, key: &str) -> sqlx::Result<Option<DateTime<Utc>>> {
-    sqlx::query_scalar(
-        "SELECT blocked_until FROM rate_buckets WHERE key = $1 AND blocked_until > clock_timestamp()",
+/// How long a bucket still refuses everything (a `Retry-After`), if it does:
+/// measured on the database's clock and returned as a span, so the caller
+/// adds it to its own clock and never compares two clocks.
+pub async fn blocked_for(pool: &PgPool, key: &str) -> sqlx::Result<Option<std::time::Duration>> {
+    let secs: Option<f64> = sqlx::query_scalar(
+        "SELECT extract(epoch FROM blocked_until - clock_timestamp())::float8 \
+           FROM rate_buckets WHERE key = $1 AND blocked_until > clock_timestamp()",
     )
     .bind(key)
     .fetch_optional(pool)
-    .await
+    .await?;
+    Ok(secs
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(std::time::Duration::from_secs_f64))
 }
 
 /// The messaging-tier budget: distinct numbers sent to in the last 24 h plus
 /// those being sent right now, and — when that is at least `limit` — when the
 /// oldest of the counted sends leaves the window.
-pub async fn daily_unique(pool: &PgPool, limit: i64) -> sqlx::Result<(i64, Option<DateTime<Utc>>)> {
+pub async fn daily_unique(
+    db: impl sqlx::PgExecutor<'_>,
+    limit: i64,
+) -> sqlx::Result<(i64, Option<DateTime<Utc>>)> {
     let (used, frees_at): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
         "WITH recent AS (
              SELECT mobile_code, mobile, min(sent_at) AS first_sent
@@ -115,7 +126,7 @@ pub async fn daily_unique(pool: &PgPool, limit: i64) -> sqlx::Result<(i64, Optio
            FROM used",
     )
     .bind(limit)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await?;
     Ok((used, frees_at))
 }

@@ -85,7 +85,8 @@ async fn killed_runners_never_send_twice() {
         );
         let rescued = wutt_campaign::queue::claim::rescue_expired(&db.pool)
             .await
-            .unwrap() as i64;
+            .unwrap()
+            .unknown as i64;
         let unknown = count(&db.pool, "unknown").await;
         assert_eq!(unknown - unknown_before, rescued);
         unknown_before = unknown;
