@@ -173,9 +173,9 @@ pub async fn exec(settings: &Settings, args: RunArgs) -> anyhow::Result<Exit> {
     };
     let client = crate::wutt::Client::new(client_config)?;
     let pool = settings.pool().await?;
-    let shutdown = CancellationToken::new();
-    let hard = CancellationToken::new();
-    tokio::spawn(watch_signals(shutdown.clone(), hard.clone()));
+    let stop = delivery::Shutdown::new();
+    let shutdown = stop.graceful().clone();
+    tokio::spawn(watch_signals(stop.clone()));
     if let Some(addr) = metrics_addr {
         let stop = shutdown.clone();
         crate::metrics::serve(addr, pool.clone(), async move { stop.cancelled().await }).await?;
@@ -194,7 +194,7 @@ pub async fn exec(settings: &Settings, args: RunArgs) -> anyhow::Result<Exit> {
         tokio::spawn(watch_inbox(inbox, shutdown.clone()));
     }
     let tty = std::io::stderr().is_terminal();
-    let summary = delivery::run(pool, client, config, mode, shutdown, hard, tty).await?;
+    let summary = delivery::run(pool, client, config, mode, stop, tty).await?;
     for p in &summary.paused {
         eprintln!("campaign {} paused: {}", p.campaign_id, p.reason);
     }
@@ -207,7 +207,7 @@ pub async fn exec(settings: &Settings, args: RunArgs) -> anyhow::Result<Exit> {
 
 /// First SIGINT/SIGTERM: stop claiming, finish in-flight calls, record
 /// everything. Second: stop waiting for an unreachable database too.
-async fn watch_signals(shutdown: CancellationToken, hard: CancellationToken) {
+async fn watch_signals(stop: delivery::Shutdown) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
@@ -216,13 +216,18 @@ async fn watch_signals(shutdown: CancellationToken, hard: CancellationToken) {
         tracing::warn!("cannot install signal handlers");
         return;
     };
-    for token in [shutdown, hard] {
+    for hard in [false, true] {
         tokio::select! {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
-        tracing::info!("stopping: finishing the messages in flight");
-        token.cancel();
+        if hard {
+            tracing::info!("stopping now: no longer waiting for the database");
+            stop.force();
+        } else {
+            tracing::info!("stopping: finishing the messages in flight");
+            stop.stop();
+        }
     }
 }
 

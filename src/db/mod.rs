@@ -2,6 +2,7 @@
 //! binary, throwaway clusters for the demo and tests, and fresh test databases.
 
 pub mod ephemeral;
+pub mod retry;
 pub mod testing;
 
 use std::time::Duration;

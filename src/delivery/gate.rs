@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::db::retry::{Retried, retry};
 use crate::queue::claim::{self, Verdict};
 
 /// Gate statements running side by side.
@@ -129,19 +130,16 @@ async fn run_gate(
     request_time: Duration,
     give_up: &CancellationToken,
 ) -> Vec<Verdict> {
-    use backon::Retryable as _;
-    let retried = (|| claim::gate(pool, claims, request_time))
-        .retry(crate::db::reconnect_backoff())
-        .when(crate::db::is_transient)
-        .notify(
-            |err, _| tracing::warn!(error = %err, "dispatch gate: database unavailable; retrying"),
-        );
-    let lost = || vec![Verdict::Lost; claims.len()];
-    tokio::select! {
-        _ = give_up.cancelled() => lost(),
-        result = retried => result.unwrap_or_else(|err| {
+    match retry(give_up, "dispatch gate", || {
+        claim::gate(pool, claims, request_time)
+    })
+    .await
+    {
+        Retried::Done(verdicts) => verdicts,
+        Retried::Stopped => vec![Verdict::Lost; claims.len()],
+        Retried::Failed(err) => {
             tracing::error!(error = %err, "dispatch gate failed: these recipients are not sent now");
-            lost()
-        }),
+            vec![Verdict::Lost; claims.len()]
+        }
     }
 }

@@ -1,7 +1,10 @@
 //! Delivery: worker tasks that claim due recipients and send them, with
 //! throttling, retry and a circuit breaker.
 //!
-//! - [`runner`]: the loop over sendable campaigns (`run --once` and the daemon).
+//! - [`runner`]: the engine as services with start and stop (`run --once` and the daemon).
+//! - [`producer`]: finds campaigns with work due and starts their dispatchers.
+//! - [`services`]: the rescuer, the scheduler, the sizer; the engine's events.
+//! - [`shutdown`]: the graceful and hard stop signals, as one value.
 //! - [`worker`]: one campaign's dispatcher and its send tasks.
 //! - [`gate`]: the last check before each request leaves (opt-out, pause, cancel).
 //! - [`throttle`]: rate limits shared by every process through PostgreSQL token buckets.
@@ -21,13 +24,16 @@ pub mod contacts;
 pub mod gate;
 pub mod inflight;
 pub mod media;
+pub mod producer;
 pub mod progress;
 pub mod reconcile;
 pub mod recorder;
 pub mod retry;
 pub mod runner;
 pub mod schedule;
+pub mod services;
 pub mod shared;
+pub mod shutdown;
 pub mod throttle;
 pub mod worker;
 
@@ -35,7 +41,9 @@ use std::time::Duration;
 
 pub use breaker::BreakerConfig;
 pub use retry::RetryPolicy;
-pub use runner::{Mode, RunSummary, run};
+pub use runner::{Mode, RunSummary, Runner, Step, run};
+pub use services::Event;
+pub use shutdown::Shutdown;
 pub use throttle::ThrottleConfig;
 
 /// How a runner sends.
@@ -61,6 +69,34 @@ pub struct DeliveryConfig {
     pub once_horizon: Duration,
     /// How often the daemon looks for work without a notification.
     pub poll_interval: Duration,
+}
+
+impl DeliveryConfig {
+    /// What every way of building a configuration (the CLI, the demo, the
+    /// tests) must respect: the runner refuses to start otherwise.
+    pub fn check(&self) -> Result<(), String> {
+        if self.lease <= self.request_timeout + Duration::from_secs(2) {
+            return Err(format!(
+                "the lease ({} s) must exceed the API timeout ({} s) by more than 2 seconds: \
+                 a request could otherwise outlive its claim",
+                self.lease.as_secs_f64(),
+                self.request_timeout.as_secs_f64()
+            ));
+        }
+        if self.batch_size < 1 {
+            return Err("the batch size must be at least 1".into());
+        }
+        if !(self.throttle.rate.is_finite() && self.throttle.rate > 0.0) {
+            return Err(format!(
+                "the rate ({}) must be a positive number",
+                self.throttle.rate
+            ));
+        }
+        if self.daily_unique_limit.is_some_and(|n| n < 1) {
+            return Err("the daily unique-recipient limit must be at least 1".into());
+        }
+        Ok(())
+    }
 }
 
 /// A worker id unique across hosts and restarts: `hostname-pid-random`.

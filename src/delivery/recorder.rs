@@ -4,7 +4,7 @@
 //! up to the batch size, waiting up to [`FILL_WAIT`] when that is less than
 //! half a batch), so a crash loses only the last few answers (those
 //! recipients are rescued as `unknown`, never resent). A flush that fails on a
-//! database outage is retried with backoff; nothing is dropped.
+//! database outage is retried with backoff (`db::retry`) until the hard stop.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::inflight::Slot;
+use crate::db::retry::{Retried, retry};
 use crate::queue::claim::{self, Completion};
 
 /// Flushes running side by side (each on its own connection).
@@ -155,35 +156,34 @@ impl Flush {
         if buf.is_empty() {
             return 0;
         }
-        let mut delay = Duration::from_millis(100);
-        loop {
-            match claim::complete(&self.pool, buf.iter().map(|(c, _)| c)).await {
-                Ok(done) => {
-                    if !done.fenced_off.is_empty() {
-                        tracing::warn!(
-                            recipients = ?done.fenced_off,
-                            "lease had been taken over; the attempt is recorded, the row left alone"
-                        );
-                    }
-                    buf.clear();
-                    return done.applied;
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, pending = buf.len(), "recording outcomes failed; retrying");
-                    tokio::select! {
-                        () = tokio::time::sleep(delay) => {}
-                        _ = self.give_up.cancelled() => {
-                            tracing::error!(
-                                lost = buf.len(),
-                                "stopping without recording these answers; their recipients will be unknown"
-                            );
-                            buf.clear();
-                            return 0;
-                        }
-                    }
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
+        let write = || claim::complete(&self.pool, buf.iter().map(|(c, _)| c));
+        let done = match retry(&self.give_up, "recording outcomes", write).await {
+            Retried::Done(done) => done,
+            Retried::Stopped => {
+                tracing::error!(
+                    lost = buf.len(),
+                    "stopping without recording these answers; their recipients will be unknown"
+                );
+                buf.clear();
+                return 0;
             }
+            Retried::Failed(err) => {
+                tracing::error!(
+                    error = %err,
+                    lost = buf.len(),
+                    "recording outcomes failed; their recipients will be unknown, never resent"
+                );
+                buf.clear();
+                return 0;
+            }
+        };
+        if !done.fenced_off.is_empty() {
+            tracing::warn!(
+                recipients = ?done.fenced_off,
+                "lease had been taken over; the attempt is recorded, the row left alone"
+            );
         }
+        buf.clear();
+        done.applied
     }
 }

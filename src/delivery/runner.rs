@@ -1,36 +1,41 @@
-//! The runner: a loop over sendable campaigns. Each loop does the
-//! housekeeping (rescue expired leases as `unknown`, expire overdue
-//! recipients, mark finished campaigns), checks each campaign's template, send
-//! window, the tier budget and the account's `Retry-After`, and starts a
-//! dispatcher for every campaign with work due. `run --once` returns when
-//! nothing more is due soon; the daemon sleeps until a `wutt_work`
-//! notification, the next due time, or the polling fallback. A graceful stop
-//! stops claiming, lets in-flight calls finish, flushes every answer and
-//! releases unsent claims: it leaves no `unknown`.
+//! The runner: the delivery engine as services with start and stop, the
+//! way River shapes a job queue.
+//!
+//! - the **producer** (`producer`) finds campaigns with work due and starts
+//!   their dispatchers, which claim and send (`worker`);
+//! - the **completer** (`recorder`) writes answers in batches;
+//! - the **gate** (`gate`) is the last check before each request leaves;
+//! - the **rescuer**, the **scheduler** and the **sizer** (`services`) run
+//!   beside them, and read-back (`reconcile`) settles `unknown` recipients.
+//!
+//! [`Runner::tick`] is one step of the producer (tests drive it step by
+//! step); [`Runner::run`] steps until nothing more is due (`run --once`) or a
+//! stop, sleeping between steps until a `wutt_work` notification, the next
+//! due time or the polling fallback. A graceful stop stops claiming, lets
+//! in-flight calls finish, flushes every answer and releases unsent claims:
+//! it leaves no `unknown`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex as SyncMutex;
 use std::time::{Duration, Instant};
 
+use backon::BackoffBuilder as _;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use tokio::sync::Notify;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::broadcast;
 
 use super::DeliveryConfig;
-use super::gate::Gate;
+use super::gate::{Gate, GateService};
 use super::inflight::InFlight;
-use super::progress::{CampaignLeft, Progress};
-use super::recorder::Recorder;
-use super::retry::{self, Pause, PauseScope, describe};
-use super::schedule::{self, SendWindow, Window};
+use super::producer::Producer;
+use super::progress::Progress;
+use super::recorder::{Flusher, Recorder};
+use super::services::{self, Event, Events, Periodic};
 use super::shared::{Paused, Shared, Stats};
+use super::shutdown::Shutdown;
 use super::throttle::Throttle;
-use super::worker::{self, CampaignCtx, StopKind};
-use crate::queue::{claim, control, throttle as qthrottle};
+use crate::queue::{control, throttle as qthrottle};
 use crate::wutt::Client;
 
 /// `run --once` or the daemon.
@@ -74,107 +79,138 @@ impl RunSummary {
     }
 }
 
-/// Everything one loop decided.
-#[derive(Default)]
-struct Pass {
-    /// Earliest moment something currently held back may go.
-    wake_at: Option<DateTime<Utc>>,
-    /// The campaigns this process is sending, with what is due now in each;
-    /// `None` when the pass stopped early.
-    campaigns: Option<Vec<CampaignLeft>>,
-    /// Campaigns whose send window is closed now.
-    closed: Vec<i64>,
+/// What the runner does after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Sleep until `wake_at` at the latest (or a notification), then step again.
+    Wait {
+        wake_at: Option<DateTime<Utc>>,
+        busy: bool,
+    },
+    /// Nothing more to do: `run --once` found nothing due soon, or a stop.
+    Done,
 }
 
-struct Loop {
+/// A running delivery engine.
+pub struct Runner {
     shared: Arc<Shared>,
-    running: HashMap<i64, (JoinHandle<()>, Arc<CampaignCtx>)>,
-    template_retry: HashMap<i64, Instant>,
-    ended: Arc<Notify>,
-    media_dir: tempfile::TempDir,
-    last_housekeeping: Option<Instant>,
+    mode: Mode,
+    producer: Producer,
+    flusher: Flusher,
+    gate: GateService,
+    rescuer: Periodic,
+    scheduler: Periodic,
+    sizer: Periodic,
+    read_back: super::reconcile::Service,
+    listener: Option<PgListener>,
+    /// Whether [`Event::Listening`] was reported for the current listener.
+    announced: bool,
+    progress: Progress,
+    idle_since: Option<Instant>,
+    db_backoff: backon::ExponentialBackoff,
 }
 
 /// Sends until nothing more is due (`Mode::Once`) or until `shutdown`.
-/// `shutdown_hard` also gives up waiting for an unreachable database.
 pub async fn run(
     pool: PgPool,
     client: Client,
     config: DeliveryConfig,
     mode: Mode,
-    shutdown: CancellationToken,
-    shutdown_hard: CancellationToken,
+    shutdown: Shutdown,
     tty: bool,
 ) -> anyhow::Result<RunSummary> {
-    let (recorder, flusher) = Recorder::start(
-        pool.clone(),
-        config.batch_size.max(1) as usize * 2,
-        shutdown_hard.clone(),
-    );
-    let (gate, gate_service) = Gate::start(
-        pool.clone(),
-        config.request_timeout + Duration::from_secs(1),
-        shutdown_hard.clone(),
-    );
-    let throttle = Throttle::new(pool.clone(), config.throttle.clone());
-    let concurrency = config.concurrency.max(1);
-    let shared = Arc::new(Shared {
-        pool: pool.clone(),
-        client,
-        throttle,
-        recorder,
-        gate,
-        inflight: InFlight::new(concurrency, config.throttle.rate),
-        stats: Stats::default(),
-        campaign_stats: SyncMutex::default(),
-        shutdown: shutdown.clone(),
-        shutdown_hard,
-        paused: SyncMutex::default(),
-        live: SyncMutex::default(),
-        unreachable: Default::default(),
-        fatal: SyncMutex::default(),
-        config: DeliveryConfig {
-            concurrency,
-            ..config
-        },
-    });
-    tracing::info!(worker = %shared.config.worker_id, ?mode, "runner started");
-    let sizing = tokio::spawn(size_in_flight(shared.clone()));
-    let mut lp = Loop {
-        shared: shared.clone(),
-        running: HashMap::new(),
-        template_retry: HashMap::new(),
-        ended: Arc::new(Notify::new()),
-        media_dir: super::media::cache_dir()?,
-        last_housekeeping: None,
-    };
-    // Beside the rescuer: `unknown` recipients settled by reading the server back.
-    let read_back = super::reconcile::ReadBack::beside(&shared).spawn(&shutdown);
-    let mut listener = match mode {
-        Mode::Daemon => listen(&pool).await,
-        Mode::Once => None,
-    };
-    let mut progress = Progress::new(tty, Duration::from_secs(5));
-    let mut idle_since: Option<Instant> = None;
-    let mut db_delay = Duration::from_millis(100);
-    let mut result = Ok(());
-    loop {
-        lp.running.retain(|_, (h, _)| !h.is_finished());
-        if let Some(err) = shared
-            .fatal
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            result = Err(anyhow::anyhow!(err));
-            break;
+    Runner::start(pool, client, config, mode, shutdown, tty)
+        .await?
+        .run()
+        .await
+}
+
+impl Runner {
+    /// Starts every service; the producer waits for [`Runner::tick`].
+    pub async fn start(
+        pool: PgPool,
+        client: Client,
+        config: DeliveryConfig,
+        mode: Mode,
+        shutdown: Shutdown,
+        tty: bool,
+    ) -> anyhow::Result<Runner> {
+        config.check().map_err(anyhow::Error::msg)?;
+        let (recorder, flusher) = Recorder::start(
+            pool.clone(),
+            config.batch_size.max(1) as usize * 2,
+            shutdown.hard().clone(),
+        );
+        let (gate, gate_service) = Gate::start(
+            pool.clone(),
+            config.request_timeout + Duration::from_secs(1),
+            shutdown.hard().clone(),
+        );
+        let shared = Arc::new(Shared {
+            pool: pool.clone(),
+            client,
+            throttle: Throttle::new(pool.clone(), config.throttle.clone()),
+            recorder,
+            gate,
+            inflight: InFlight::new(config.concurrency.max(1), config.throttle.rate),
+            stats: Stats::default(),
+            campaign_stats: SyncMutex::default(),
+            shutdown,
+            events: Events::default(),
+            paused: SyncMutex::default(),
+            live: SyncMutex::default(),
+            unreachable: Default::default(),
+            fatal: SyncMutex::default(),
+            config: DeliveryConfig {
+                concurrency: config.concurrency.max(1),
+                ..config
+            },
+        });
+        tracing::info!(worker = %shared.config.worker_id, ?mode, "runner started");
+        let listener = match mode {
+            Mode::Daemon => listen(&pool).await,
+            Mode::Once => None,
+        };
+        Ok(Runner {
+            producer: Producer::new(shared.clone())?,
+            flusher,
+            gate: gate_service,
+            rescuer: services::rescuer(shared.clone()),
+            scheduler: services::scheduler(shared.clone()),
+            sizer: services::sizer(shared.clone()),
+            read_back: super::reconcile::ReadBack::beside(&shared)
+                .spawn(shared.shutdown.graceful()),
+            listener,
+            announced: false,
+            progress: Progress::new(tty, Duration::from_secs(5)),
+            idle_since: None,
+            db_backoff: crate::db::reconnect_backoff().build(),
+            mode,
+            shared,
+        })
+    }
+
+    /// The engine's events, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.shared.events.subscribe()
+    }
+
+    /// One step: a producer pass, and whether anything is left to do.
+    pub async fn tick(&mut self) -> anyhow::Result<Step> {
+        self.producer.reap();
+        if let Some(err) = self.shared.take_fatal() {
+            return Err(anyhow::anyhow!(err));
         }
-        if shutdown.is_cancelled() {
-            break;
+        if self.shared.shutdown.is_stopping() {
+            return Ok(Step::Done);
         }
-        let pass = match lp.pass().await {
+        if self.listener.is_some() && !self.announced {
+            self.announced = true;
+            self.shared.events.emit(Event::Listening);
+        }
+        let pass = match self.producer.pass().await {
             Ok(pass) => {
-                db_delay = Duration::from_millis(100);
+                self.db_backoff = crate::db::reconnect_backoff().build();
                 pass
             }
             Err(err)
@@ -182,137 +218,128 @@ pub async fn run(
                     .downcast_ref::<sqlx::Error>()
                     .is_some_and(crate::db::is_transient) =>
             {
+                let delay = self.db_backoff.next().unwrap_or(Duration::from_secs(5));
                 tracing::warn!(error = %err, "database unavailable; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => {}
-                    () = tokio::time::sleep(db_delay) => {}
-                }
-                db_delay = (db_delay * 2).min(Duration::from_secs(5));
-                continue;
+                let wake_at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                return Ok(Step::Wait {
+                    wake_at: Some(wake_at),
+                    busy: false,
+                });
             }
-            Err(err) => {
-                result = Err(err);
-                break;
-            }
+            Err(err) => return Err(err),
         };
-        progress.update(pass.campaigns);
-        let busy = !lp.running.is_empty() || shared.in_flight() > 0;
-        let now = Utc::now();
+        self.shared.events.emit(Event::Passed {
+            dispatching: self.producer.dispatching(),
+        });
+        self.progress.update(pass.campaigns);
+        let busy = self.producer.dispatching() > 0 || self.shared.in_flight() > 0;
         let mut wake_at = pass.wake_at;
         if busy {
-            idle_since = None;
-        } else if mode == Mode::Once {
+            self.idle_since = None;
+        } else if self.mode == Mode::Once {
+            let now = Utc::now();
             // Campaigns whose window is closed do not count: it reopens
             // hours away, past any horizon.
-            let next = match control::next_due_at(&pool, &pass.closed).await {
+            let next = match control::next_due_at(&self.shared.pool, &pass.closed).await {
                 Ok(next) => next,
                 Err(err) if crate::db::is_transient(&err) => Some(now),
-                Err(err) => {
-                    result = Err(err.into());
-                    break;
-                }
+                Err(err) => return Err(err.into()),
             };
-            let horizon =
-                chrono::Duration::from_std(shared.config.once_horizon).unwrap_or_default();
-            let idle = idle_since.get_or_insert_with(Instant::now).elapsed();
-            if (next.is_none_or(|t| t > now + horizon) || idle > shared.config.once_horizon)
-                && !read_back.pending().await
+            let horizon = self.shared.config.once_horizon;
+            let idle = self.idle_since.get_or_insert_with(Instant::now).elapsed();
+            let far = chrono::Duration::from_std(horizon).unwrap_or_default();
+            if (next.is_none_or(|t| t > now + far) || idle > horizon)
+                && !self.read_back.pending().await
             {
-                break;
+                return Ok(Step::Done);
             }
             wake_at = [wake_at, next].into_iter().flatten().min();
         }
-        // Sleep until something may have changed.
+        Ok(Step::Wait { wake_at, busy })
+    }
+
+    /// Sleeps until something may have changed: a stop, a dispatcher ending,
+    /// a notification, `wake_at`, or the polling interval.
+    pub async fn wait(&mut self, wake_at: Option<DateTime<Utc>>, busy: bool) {
         let mut nap = if busy {
             Duration::from_secs(1)
         } else {
-            match mode {
+            match self.mode {
                 Mode::Once => Duration::from_millis(250),
-                Mode::Daemon => shared.config.poll_interval,
+                Mode::Daemon => self.shared.config.poll_interval,
             }
         };
         if let Some(at) = wake_at {
             let until = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
             nap = nap.min(until.max(Duration::from_millis(20)));
         }
-        let ended = lp.ended.clone();
+        let ended = self.producer.ended.clone();
+        let shutdown = self.shared.shutdown.clone();
         tokio::select! {
-            _ = shutdown.cancelled() => {}
+            () = shutdown.stopping() => {}
             () = ended.notified() => {}
             () = tokio::time::sleep(nap) => {}
-            woke = recv(&mut listener) => {
+            woke = recv(&mut self.listener) => {
                 if !woke {
-                    listener = None;
+                    self.listener = None;
+                    self.announced = false;
                 }
             }
         }
-        if listener.is_none() && mode == Mode::Daemon && !shutdown.is_cancelled() {
-            listener = listen(&pool).await;
+        if self.listener.is_none() && self.mode == Mode::Daemon && !shutdown.is_stopping() {
+            self.listener = listen(&self.shared.pool).await;
         }
     }
-    // Graceful stop: dispatchers release what they claimed but did not start,
-    // in-flight calls finish and record their answer.
-    for (_, ctx) in lp.running.values() {
-        ctx.stop.cancel();
-    }
-    for (_, (h, _)) in lp.running.drain() {
-        let _ = h.await;
-    }
-    read_back.stop().await;
-    sizing.abort();
-    let _ = sizing.await;
-    let level = shared
-        .inflight
-        .adjust(shared.throttle.account_rate().await, false);
-    tracing::info!(
-        limit = level.limit,
-        ceiling = shared.inflight.ceiling(),
-        latency_ms = level.latency.as_millis() as u64,
-        "requests in flight: the limit settled on"
-    );
-    shared.inflight.drain().await;
-    gate_service.stop().await;
-    let applied = flusher.finish().await;
-    if let Ok(done) = control::finish_completed(&pool).await {
-        for id in done {
-            tracing::info!(campaign = id, "campaign completed");
-        }
-    }
-    progress.finish(&shared.stats);
-    tracing::debug!(applied, "outcomes recorded");
-    result?;
-    let paused = shared
-        .paused
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    Ok(RunSummary::from_stats(&shared.stats, paused))
-}
 
-/// Moves the in-flight limit with the account's allowed rate and the latency
-/// the API shows, four times a second, and logs where it settles.
-async fn size_in_flight(shared: Arc<Shared>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut logged = 0usize;
-    loop {
-        tick.tick().await;
-        let rate = shared.throttle.account_rate().await;
-        let f = &shared.inflight;
-        // Every slot taken: work may be waiting for one.
-        let busy = f.available() == 0 && f.in_use() > 0;
-        let level = f.adjust(rate, busy);
-        // Logged when it moved by a fifth or more since it was last logged.
-        if level.limit.abs_diff(logged) * 5 > logged.max(1) {
-            tracing::debug!(
-                limit = level.limit,
-                wanted = level.wanted,
-                latency_ms = level.latency.as_millis() as u64,
-                rate,
-                "in-flight limit"
-            );
-            logged = level.limit;
+    /// Steps until done, then stops.
+    pub async fn run(mut self) -> anyhow::Result<RunSummary> {
+        let result = loop {
+            match self.tick().await {
+                Ok(Step::Wait { wake_at, busy }) => self.wait(wake_at, busy).await,
+                Ok(Step::Done) => break Ok(()),
+                Err(err) => break Err(err),
+            }
+        };
+        let summary = self.stop().await;
+        result.and(summary)
+    }
+
+    /// Graceful stop: dispatchers release what they claimed but did not
+    /// start, in-flight calls finish and their answers are written; then every
+    /// service stops.
+    pub async fn stop(mut self) -> anyhow::Result<RunSummary> {
+        self.shared.shutdown.stop();
+        self.producer.stop().await;
+        self.read_back.stop().await;
+        self.sizer.stop().await;
+        self.rescuer.stop().await;
+        self.scheduler.stop().await;
+        let shared = self.shared.clone();
+        let level = shared
+            .inflight
+            .adjust(shared.throttle.account_rate().await, false);
+        tracing::info!(
+            limit = level.limit,
+            ceiling = shared.inflight.ceiling(),
+            latency_ms = level.latency.as_millis() as u64,
+            "requests in flight: the limit settled on"
+        );
+        shared.inflight.drain().await;
+        self.gate.stop().await;
+        let applied = self.flusher.finish().await;
+        let _ = services::schedule(&shared).await;
+        self.progress.finish(&shared.stats);
+        tracing::debug!(applied, "outcomes recorded");
+        shared.events.emit(Event::Stopped);
+        if let Some(err) = shared.take_fatal() {
+            return Err(anyhow::anyhow!(err));
         }
+        let paused = shared
+            .paused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        Ok(RunSummary::from_stats(&shared.stats, paused))
     }
 }
 
@@ -333,204 +360,5 @@ async fn recv(listener: &mut Option<PgListener>) -> bool {
             }
         },
         None => std::future::pending().await,
-    }
-}
-
-fn earliest(a: Option<DateTime<Utc>>, b: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    Some(a.map_or(b, |a| a.min(b)))
-}
-
-impl Loop {
-    async fn housekeeping(&mut self) -> sqlx::Result<()> {
-        if self
-            .last_housekeeping
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
-        {
-            return Ok(());
-        }
-        let pool = &self.shared.pool;
-        let rescued = claim::rescue_expired(pool).await?;
-        if rescued.unknown > 0 {
-            tracing::warn!(
-                rescued = rescued.unknown,
-                "leases of stopped workers expired after their request left: recipients marked unknown"
-            );
-        }
-        if rescued.requeued > 0 {
-            tracing::info!(
-                requeued = rescued.requeued,
-                "leases expired before any request left: recipients back in the queue"
-            );
-        }
-        let swept = control::sweep_cancelled(pool).await?;
-        if swept > 0 {
-            tracing::info!(swept, "recipients of cancelled campaigns cancelled");
-        }
-        let expired = control::expire_overdue(pool).await?;
-        if expired > 0 {
-            tracing::info!(expired, "recipients past their campaign's expiry");
-        }
-        for id in control::finish_completed(pool).await? {
-            tracing::info!(campaign = id, "campaign completed");
-        }
-        self.last_housekeeping = Some(Instant::now());
-        Ok(())
-    }
-
-    async fn pause(&self, c: &control::Campaign, reason: &str, kind: StopKind) -> sqlx::Result<()> {
-        tracing::error!(campaign = %c.name, %reason, "pausing campaign");
-        if control::pause(&self.shared.pool, c.id, reason).await? {
-            self.shared.note_pause(c.id, reason, kind);
-        }
-        Ok(())
-    }
-
-    /// Whether the campaign's template may be sent; pauses it when not.
-    async fn template_ok(&mut self, c: &control::Campaign) -> sqlx::Result<bool> {
-        let Some(tid) = c.template_id else {
-            return Ok(true);
-        };
-        match c.template_verified {
-            Some(true) => return Ok(true),
-            Some(false) => {
-                let reason = format!("campaign refused: template {tid} is not approved");
-                self.pause(c, &reason, StopKind::CampaignRefused).await?;
-                return Ok(false);
-            }
-            None => {}
-        }
-        if self
-            .template_retry
-            .get(&c.id)
-            .is_some_and(|t| *t > Instant::now())
-        {
-            return Ok(false);
-        }
-        match self.shared.client.templates().await {
-            Ok(list) => match list.iter().find(|t| t.id == tid) {
-                Some(t) if t.is_approved() => {
-                    control::set_template_verified(&self.shared.pool, c.id, true).await?;
-                    Ok(true)
-                }
-                found => {
-                    control::set_template_verified(&self.shared.pool, c.id, false).await?;
-                    let reason = match found {
-                        Some(t) => format!(
-                            "campaign refused: template {tid} \"{}\" is {}, not approved — check `wutt-campaign templates list`; resume once it is approved",
-                            t.name,
-                            t.status.word()
-                        ),
-                        None => format!(
-                            "campaign refused: template {tid} is not in the account's template list — check `wutt-campaign templates list` and the manifest's template_id"
-                        ),
-                    };
-                    self.pause(c, &reason, StopKind::CampaignRefused).await?;
-                    Ok(false)
-                }
-            },
-            Err(err) => {
-                let outcome = err.into_outcome();
-                let unreachable = self.shared.note_unreachable(&outcome);
-                match retry::refusal(&outcome).or(unreachable) {
-                    Some(Pause {
-                        scope: PauseScope::Account,
-                        reason,
-                    }) => {
-                        let reason = format!("{reason} (asking for the template list)");
-                        self.shared.pause_account(&reason).await;
-                    }
-                    Some(Pause { reason, .. }) => {
-                        self.pause(c, &reason, StopKind::CampaignRefused).await?;
-                    }
-                    None => {
-                        tracing::warn!(campaign = %c.name, error = %describe(&outcome), "template check failed; trying again shortly");
-                        self.template_retry
-                            .insert(c.id, Instant::now() + Duration::from_secs(2));
-                    }
-                }
-                Ok(false)
-            }
-        }
-    }
-
-    async fn pass(&mut self) -> anyhow::Result<Pass> {
-        self.housekeeping().await?;
-        let mut pass = Pass::default();
-        let shared = self.shared.clone();
-        if shared.shutdown.is_cancelled() {
-            return Ok(pass);
-        }
-        // The account's Retry-After holds every claim, here and in other processes.
-        if let Some(until) = shared.throttle.blocked_until().await {
-            pass.wake_at = Some(until);
-            return Ok(pass);
-        }
-        if let Some(limit) = shared.config.daily_unique_limit {
-            let (used, frees_at) = qthrottle::daily_unique(&shared.pool, limit).await?;
-            if used >= limit {
-                tracing::info!(
-                    used,
-                    limit,
-                    "daily unique-recipient budget reached; waiting"
-                );
-                pass.wake_at =
-                    Some(frees_at.unwrap_or_else(|| Utc::now() + chrono::Duration::minutes(1)));
-                return Ok(pass);
-            }
-        }
-        let now = Utc::now();
-        let mut due_now = HashMap::new();
-        for c in control::sendable(&shared.pool).await? {
-            let window = match SendWindow::parse(
-                c.send_window_start,
-                c.send_window_end,
-                c.send_window_tz.as_deref(),
-            ) {
-                Ok(window) => window,
-                Err(reason) => {
-                    self.pause(&c, &reason, StopKind::Breaker).await?;
-                    continue;
-                }
-            };
-            if let Window::ClosedUntil(at) = schedule::state(window.as_ref(), now) {
-                pass.wake_at = earliest(pass.wake_at, at);
-                pass.closed.push(c.id);
-                continue;
-            }
-            let due = control::due_count(&shared.pool, c.id).await?;
-            due_now.insert(c.id, due);
-            if due == 0 || self.running.contains_key(&c.id) || !self.template_ok(&c).await? {
-                continue;
-            }
-            let media =
-                super::media::materialise(&shared.pool, c.id, self.media_dir.path()).await?;
-            if c.started_at.is_none() {
-                control::mark_started(&shared.pool, c.id).await?;
-            }
-            let ctx = Arc::new(CampaignCtx::new(&shared, c, window, media));
-            let (s, k, ended) = (shared.clone(), ctx.clone(), self.ended.clone());
-            // Two claimers per campaign: one claims while the other's batch
-            // is being dispatched (SKIP LOCKED keeps them apart).
-            let handle = tokio::spawn(async move {
-                tokio::join!(
-                    worker::run_campaign(s.clone(), k.clone()),
-                    worker::run_campaign(s, k)
-                );
-                ended.notify_one();
-            });
-            self.running.insert(ctx.campaign.id, (handle, ctx));
-        }
-        pass.campaigns = Some(
-            self.running
-                .iter()
-                .map(|(id, (_, ctx))| CampaignLeft {
-                    id: *id,
-                    name: ctx.campaign.name.clone(),
-                    left: due_now.get(id).copied().unwrap_or(0),
-                    stats: ctx.stats.clone(),
-                })
-                .collect(),
-        );
-        Ok(pass)
     }
 }

@@ -1,7 +1,7 @@
 //! State shared by the runner, the campaign dispatchers and the send tasks:
 //! configuration, the throttle, the recorder, the in-flight cap, counters, and
-//! the retry loop for database calls (a restarting PostgreSQL is waited out,
-//! not fatal).
+//! the stop signals and events, and database calls retried through a
+//! restarting PostgreSQL (waited out, not fatal).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::sync::Mutex as SyncMutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use backon::Retryable as _;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -18,8 +17,11 @@ use super::gate::Gate;
 use super::inflight::InFlight;
 use super::recorder::Recorder;
 use super::retry::{Pause, PauseScope};
+use super::services::Events;
+use super::shutdown::Shutdown;
 use super::throttle::Throttle;
 use super::worker::StopKind;
+use crate::db::retry::Retried;
 use crate::queue::claim::Resolution;
 use crate::wutt::{Client, Outcome, TransportKind};
 
@@ -87,10 +89,10 @@ pub struct Shared {
     /// The same counters per campaign (kept for the whole run, across the
     /// campaign's dispatchers), for the progress display.
     pub campaign_stats: SyncMutex<HashMap<i64, Arc<Stats>>>,
-    /// Stop claiming (graceful stop).
-    pub shutdown: CancellationToken,
-    /// Give up waiting for the database too (second signal).
-    pub shutdown_hard: CancellationToken,
+    /// Stop claiming (graceful), and give up waiting for the database (hard).
+    pub shutdown: Shutdown,
+    /// Where the engine reports what it does (tests wait on these).
+    pub events: Events,
     pub paused: SyncMutex<Vec<Paused>>,
     /// The stop token of every campaign this process is sending, so that an
     /// account refusal met by one campaign stops all of them.
@@ -134,7 +136,7 @@ impl Shared {
         stops.iter().for_each(CancellationToken::cancel);
         let paused = with_db_retry(
             self,
-            &self.shutdown_hard,
+            self.shutdown.hard(),
             "pausing the account's campaigns",
             || crate::queue::control::pause_all_active(&self.pool, reason),
         )
@@ -178,6 +180,11 @@ impl Shared {
         f.get_or_insert(err);
     }
 
+    /// The fatal database error noted, if any (taken: reported once).
+    pub fn take_fatal(&self) -> Option<String> {
+        self.fatal.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
     /// The counters of one campaign in this run.
     pub fn campaign_stats(&self, campaign_id: i64) -> Arc<Stats> {
         self.campaign_stats
@@ -193,9 +200,9 @@ impl Shared {
     }
 }
 
-/// Runs a database call until it succeeds, waiting out retryable errors with
-/// backoff ([`crate::db::reconnect_backoff`]). `None` when cancelled, or on an error retrying cannot fix (noted
-/// as fatal: the runner stops with it).
+/// Runs a database call until it succeeds, waiting out retryable errors
+/// (`db::retry`). `None` when cancelled, or on an error retrying cannot fix
+/// (noted as fatal: the runner stops with it).
 pub async fn with_db_retry<T, F, Fut>(
     shared: &Shared,
     cancel: &CancellationToken,
@@ -206,19 +213,13 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = sqlx::Result<T>>,
 {
-    let retried = f
-        .retry(crate::db::reconnect_backoff())
-        .when(crate::db::is_transient)
-        .notify(|err, _| tracing::warn!(error = %err, "{what}: database unavailable; retrying"));
-    tokio::select! {
-        _ = cancel.cancelled() => None,
-        result = retried => match result {
-            Ok(v) => Some(v),
-            Err(err) => {
-                tracing::error!(error = %err, "{what} failed");
-                shared.note_fatal(format!("{what}: {err}"));
-                None
-            }
-        },
+    match crate::db::retry::retry(cancel, what, f).await {
+        Retried::Done(v) => Some(v),
+        Retried::Stopped => None,
+        Retried::Failed(err) => {
+            tracing::error!(error = %err, "{what} failed");
+            shared.note_fatal(format!("{what}: {err}"));
+            None
+        }
     }
 }

@@ -59,7 +59,7 @@ impl CampaignCtx {
         window: Option<SendWindow>,
         media: Vec<MediaFile>,
     ) -> Self {
-        let stop = shared.shutdown.child_token();
+        let stop = shared.shutdown.graceful().child_token();
         shared.register(campaign.id, stop.clone());
         CampaignCtx {
             stats: shared.campaign_stats(campaign.id),
@@ -83,7 +83,7 @@ impl CampaignCtx {
         let id = self.campaign.id;
         let _ = with_db_retry(
             shared,
-            &shared.shutdown_hard,
+            shared.shutdown.hard(),
             "pausing the campaign",
             || control::pause(&shared.pool, id, reason),
         )
@@ -125,7 +125,7 @@ pub async fn run_campaign(shared: Arc<Shared>, ctx: Arc<CampaignCtx>) {
         // returns after a stop is released at once.
         let claimed = with_db_retry(
             &shared,
-            &shared.shutdown_hard,
+            shared.shutdown.hard(),
             "claiming recipients",
             || async {
                 match shared.config.daily_unique_limit {
@@ -229,7 +229,7 @@ pub async fn release(shared: &Shared, unsent: &[Claimed]) {
         .collect();
     let done = with_db_retry(
         shared,
-        &shared.shutdown_hard,
+        shared.shutdown.hard(),
         "releasing unsent recipients",
         || claim::release(&shared.pool, &pairs),
     )

@@ -8,11 +8,10 @@ use std::time::{Duration, Instant};
 
 use crate::support::db::*;
 use crate::support::runner::*;
-use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use wutt_campaign::db::testing::TestDb;
-use wutt_campaign::delivery::{self, Mode};
+use wutt_campaign::delivery::{self, Event, Mode, Runner, Shutdown, Step};
 use wutt_campaign::queue::throttle as qt;
 
 fn ok_body() -> serde_json::Value {
@@ -36,8 +35,7 @@ async fn run_once(
         client(base, "secret", Duration::from_secs(5)),
         config,
         Mode::Once,
-        CancellationToken::new(),
-        CancellationToken::new(),
+        Shutdown::new(),
         false,
     )
     .await
@@ -127,14 +125,13 @@ async fn graceful_stop_leaves_nothing_unknown() {
         .mount(&server)
         .await;
     let id = seed(&db.pool, "stopped", 400).await;
-    let shutdown = CancellationToken::new();
+    let shutdown = Shutdown::new();
     let run = tokio::spawn(delivery::run(
         db.pool.clone(),
         client(&server.uri(), "secret", Duration::from_secs(5)),
         config(10_000.0, 8),
         Mode::Daemon,
         shutdown.clone(),
-        CancellationToken::new(),
         false,
     ));
     assert!(
@@ -143,7 +140,7 @@ async fn graceful_stop_leaves_nothing_unknown() {
         })
         .await
     );
-    shutdown.cancel();
+    shutdown.stop();
     let summary = run.await.unwrap().unwrap();
     let states = states(&db.pool, id).await;
     assert_eq!(states.get("unknown"), None, "{states:?}");
@@ -302,30 +299,35 @@ async fn the_daemon_wakes_on_new_work_without_polling() {
     let mut cfg = config(10_000.0, 8);
     // Polling alone would not find the campaign within the test's deadline.
     cfg.poll_interval = Duration::from_secs(600);
-    let shutdown = CancellationToken::new();
-    let run = tokio::spawn(delivery::run(
+    let shutdown = Shutdown::new();
+    let runner = Runner::start(
         db.pool.clone(),
         client(&server.uri(), "secret", Duration::from_secs(5)),
         cfg,
         Mode::Daemon,
         shutdown.clone(),
-        CancellationToken::new(),
         false,
-    ));
-    // Let the daemon go to sleep on an empty queue first.
-    assert!(
-        eventually(Duration::from_secs(10), || async {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%'",
-            )
-            .fetch_one(&db.pool)
-            .await
-            .unwrap_or(0)
-                > 0
-        })
-        .await,
-        "the daemon listens for work"
-    );
+    )
+    .await
+    .unwrap();
+    // The runner says when it listens for work (it does so before its first step).
+    let mut events = runner.subscribe();
+    let run = tokio::spawn(runner.run());
+    // Let the daemon go to sleep on an empty queue first: it listens, and a
+    // step finds nothing to send.
+    let asleep = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut listening = false;
+        loop {
+            match events.recv().await {
+                Ok(Event::Listening) => listening = true,
+                Ok(Event::Passed { dispatching: 0 }) if listening => return,
+                Ok(_) => {}
+                Err(err) => panic!("events ended: {err}"),
+            }
+        }
+    })
+    .await;
+    assert!(asleep.is_ok(), "the daemon listens for work");
     let id = seed(&db.pool, "woken", 20).await;
     assert!(
         eventually(Duration::from_secs(20), || async {
@@ -334,6 +336,54 @@ async fn the_daemon_wakes_on_new_work_without_polling() {
         .await,
         "a loaded campaign is sent without waiting for the poll"
     );
-    shutdown.cancel();
+    shutdown.stop();
     run.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runner_can_be_driven_one_step_at_a_time() {
+    let db = TestDb::new().await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok_body()))
+        .mount(&server)
+        .await;
+    let id = seed(&db.pool, "stepped", 30).await;
+    let mut runner = Runner::start(
+        db.pool.clone(),
+        client(&server.uri(), "secret", Duration::from_secs(5)),
+        config(10_000.0, 8),
+        Mode::Once,
+        Shutdown::new(),
+        false,
+    )
+    .await
+    .unwrap();
+    let mut events = runner.subscribe();
+    // The first step finds the campaign and starts its dispatchers.
+    let first = runner.tick().await.unwrap();
+    assert!(matches!(first, Step::Wait { busy: true, .. }), "{first:?}");
+    let mut steps = 1;
+    loop {
+        match runner.tick().await.unwrap() {
+            Step::Done => break,
+            Step::Wait { wake_at, busy } => runner.wait(wake_at, busy).await,
+        }
+        steps += 1;
+        assert!(steps < 10_000, "run --once never ended");
+    }
+    let summary = runner.stop().await.unwrap();
+    assert_eq!(summary.sent, 30);
+    assert_eq!(states(&db.pool, id).await.get("sent"), Some(&30));
+    // The scheduler reported the campaign finished, and the runner its stop.
+    let mut seen = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        seen.push(event);
+    }
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, Event::Scheduled { finished, .. } if finished.contains(&id))),
+        "{seen:?}"
+    );
+    assert_eq!(seen.last(), Some(&Event::Stopped));
 }

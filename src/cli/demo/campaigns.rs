@@ -14,7 +14,6 @@ use std::time::Duration;
 use anyhow::Context as _;
 use comfy_table::Table;
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 
 use super::DemoEnv;
 use crate::campaign::phone::PhoneNumber;
@@ -159,8 +158,7 @@ async fn campaigns(env: &DemoEnv, pool: &PgPool, out: &mut impl Write) -> anyhow
         env.client.clone(),
         config,
         Mode::Once,
-        CancellationToken::new(),
-        CancellationToken::new(),
+        delivery::Shutdown::new(),
         false,
     )
     .await?;
