@@ -10,6 +10,7 @@
 //! - [`phone`]: [`phone::PhoneNumber`], a number that is already normalised.
 //! - [`render`]: `{{column}}` placeholders.
 //! - [`plan`]: one CSV row → one planned recipient (ready or invalid, with the reason).
+//! - [`status`]: [`status::RecipientState`] and [`status::CampaignStatus`].
 
 pub mod csv;
 pub mod file;
@@ -17,6 +18,7 @@ pub mod manifest;
 pub mod phone;
 pub mod plan;
 pub mod render;
+pub mod status;
 
 use std::fmt;
 
