@@ -132,7 +132,10 @@ mod tests {
             assert_eq!(s.to_string().parse::<CampaignStatus>(), Ok(*s));
         }
         let err = "sendng".parse::<RecipientState>().unwrap_err();
-        assert!(err.contains("\"sendng\"") && err.contains("sending"), "{err}");
+        assert!(
+            err.contains("\"sendng\"") && err.contains("sending"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -153,7 +156,10 @@ mod tests {
         for s in RecipientState::ALL {
             assert!(schema.contains(&format!("'{s}'")), "{s} not in the schema");
         }
-        for s in CampaignStatus::ALL.iter().filter(|s| **s != CampaignStatus::Draft) {
+        for s in CampaignStatus::ALL
+            .iter()
+            .filter(|s| **s != CampaignStatus::Draft)
+        {
             assert!(schema.contains(&format!("'{s}'")), "{s} not in the schema");
         }
     }

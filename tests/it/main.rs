@@ -19,6 +19,7 @@ mod e2e_run;
 mod e2e_server;
 mod first_hour;
 mod first_hour_rows;
+mod holes_engine;
 mod ingest;
 mod ingest_cli;
 mod metrics;
