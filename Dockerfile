@@ -9,9 +9,14 @@ WORKDIR /build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends cmake \
  && rm -rf /var/lib/apt/lists/*
-COPY Cargo.toml Cargo.lock ./
+# Everything `cargo build` reads: the manifest and lock, the build script, the
+# patched crates of [patch] (vendor/), the sources, the embedded migrations and
+# the example campaigns the demo embeds. scripts/check-compose.sh checks this list.
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY vendor ./vendor
 COPY src ./src
 COPY migrations ./migrations
+COPY campaigns/examples ./campaigns/examples
 # The caches keep dependencies between builds; the binary is copied out of them.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/build/target \

@@ -3,11 +3,110 @@
 # answers, otherwise a structural check with python3 + PyYAML (services have an
 # image or a build, named volumes are declared, depends_on names services that
 # exist and are healthy when required, profiles are lists, ports are loopback).
+# First, with or without Docker: everything `cargo build` reads outside src/ is
+# in the image's build context — each `[patch]` path of Cargo.toml, build.rs,
+# and the files src/ embeds (include_bytes!/include_str!/sqlx::migrate!) are
+# copied by a COPY of the Dockerfile and not excluded by .dockerignore.
 # Usage: scripts/check-compose.sh [FILE]   (default: docker-compose.yml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 file="${1:-docker-compose.yml}"
 [ -f "$file" ] || { echo "check-compose: $file not found" >&2; exit 1; }
+command -v python3 >/dev/null 2>&1 || { echo "check-compose: python3 is needed" >&2; exit 1; }
+
+python3 - Dockerfile <<'PY'
+import fnmatch, os, re, sys
+
+dockerfile = sys.argv[1]
+errors = []
+try:
+    import tomllib
+    with open("Cargo.toml", "rb") as f:
+        cargo = tomllib.load(f)
+except ImportError:  # Python before 3.11: the [patch.*] tables by hand.
+    cargo, table = {"patch": {}}, None
+    for line in open("Cargo.toml", encoding="utf-8"):
+        head = re.match(r"\s*\[patch\.([^\]]+)\]", line)
+        if head:
+            table = cargo["patch"].setdefault(head.group(1).strip(), {})
+        elif line.lstrip().startswith("["):
+            table = None
+        elif table is not None:
+            entry = re.match(r'\s*([\w-]+)\s*=.*\bpath\s*=\s*"([^"]+)"', line)
+            if entry:
+                table[entry.group(1)] = {"path": entry.group(2)}
+
+needed = []  # (path, why)
+for registry, crates in (cargo.get("patch") or {}).items():
+    for crate, spec in (crates or {}).items():
+        if isinstance(spec, dict) and "path" in spec:
+            needed.append((spec["path"], f"[patch.{registry}] {crate}"))
+build = cargo.get("package", {}).get("build", "build.rs" if os.path.exists("build.rs") else None)
+if build:
+    needed.append((build, "the build script"))
+# Files the code embeds at compile time, outside its tests (a #[cfg(test)]
+# module runs to the end of its file in this code base).
+embed = re.compile(r'(include_bytes|include_str)!\(\s*"([^"]+)"\s*\)|sqlx::migrate!\(\s*"([^"]+)"\s*\)')
+for root, _, names in os.walk("src"):
+    for name in names:
+        if not name.endswith(".rs"):
+            continue
+        path = os.path.join(root, name)
+        text = open(path, encoding="utf-8").read()
+        text = text.split("#[cfg(test)]", 1)[0]
+        for m in embed.finditer(text):
+            if m.group(2):
+                target = os.path.normpath(os.path.join(os.path.dirname(path), m.group(2)))
+            else:
+                target = os.path.normpath(m.group(3))
+            needed.append((target, f"embedded by {path}"))
+
+# Sources of COPY/ADD (not --from=…) in the Dockerfile.
+sources = []
+for line in open(dockerfile, encoding="utf-8").read().replace("\\\n", " ").splitlines():
+    words = line.split()
+    if not words or words[0].upper() not in ("COPY", "ADD"):
+        continue
+    args = [w for w in words[1:] if not w.startswith("--")]
+    if any(w.startswith("--from") for w in words[1:]) or len(args) < 2:
+        continue
+    sources.extend(os.path.normpath(a) for a in args[:-1])
+
+ignore = []
+if os.path.exists(".dockerignore"):
+    for raw in open(".dockerignore", encoding="utf-8"):
+        raw = raw.strip()
+        if raw and not raw.startswith("#"):
+            ignore.append(raw)
+
+def ignored(path):
+    verdict = False
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for pattern in ignore:
+        negate = pattern.startswith("!")
+        pat = os.path.normpath(pattern.lstrip("!").strip("/"))
+        if any(fnmatch.fnmatchcase(p, pat) for p in prefixes):
+            verdict = not negate
+    return verdict
+
+def copied(path):
+    return any(src == "." or path == src or path.startswith(src.rstrip("/") + "/") for src in sources)
+
+for path, why in needed:
+    path = os.path.normpath(path)
+    if not os.path.exists(path):
+        errors.append(f"{path} ({why}) does not exist")
+    elif not copied(path):
+        errors.append(f"{path} ({why}) is not copied by any COPY of {dockerfile}: docker build would fail")
+    elif ignored(path):
+        errors.append(f"{path} ({why}) is excluded from the build context by .dockerignore")
+if errors:
+    for e in errors:
+        print(f"check-compose: {dockerfile}: {e}", file=sys.stderr)
+    sys.exit(1)
+print(f"check-compose: {dockerfile}: {len(needed)} paths cargo reads are in the build context: ok")
+PY
 
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 \
    && docker compose version >/dev/null 2>&1; then
@@ -18,7 +117,6 @@ if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 \
 fi
 
 echo "check-compose: no Docker engine answers; structural check with python3"
-command -v python3 >/dev/null 2>&1 || { echo "check-compose: python3 is needed" >&2; exit 1; }
 if ! python3 -c 'import yaml' 2>/dev/null; then
   python3 -m pip install --quiet --user pyyaml \
     || python3 -m pip install --quiet --user --break-system-packages pyyaml

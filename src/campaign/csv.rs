@@ -25,13 +25,14 @@ use std::path::Path;
 use self::decode::{Decode, DecodeProblem};
 use self::sniff::Detected;
 use super::Problem;
+use super::file::{ContentHash, Hashing};
 
 /// No single field of a recipient row is larger (in UTF-8 bytes).
 pub const MAX_FIELD_BYTES: usize = 64 * 1024;
 /// Bytes looked at to decide encoding, delimiter and whether this is text.
 const SAMPLE_BYTES: usize = 64 * 1024;
 
-type Input = Decode<std::io::Chain<Cursor<Vec<u8>>, File>>;
+type Input = Decode<std::io::Chain<Cursor<Vec<u8>>, Hashing<File>>>;
 
 /// One data row (the header is not a data row; blank lines are skipped).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +56,9 @@ pub struct CsvSource {
     /// The first data row, read by `open` to refuse a header-only file.
     peeked: Option<CsvRow>,
     done: bool,
+    /// The hash of the bytes read so far: of the whole file once every row
+    /// was read.
+    hash: ContentHash,
 }
 
 impl CsvSource {
@@ -64,7 +68,8 @@ impl CsvSource {
     pub fn open(path: &Path) -> Result<CsvSource, Problem> {
         let cannot =
             |e: std::io::Error| Problem::file(format!("cannot read {}: {e}", path.display()));
-        let mut file = super::file::open_regular(path).map_err(cannot)?;
+        let hash = ContentHash::new();
+        let mut file = hash.reader(super::file::open_regular(path).map_err(cannot)?);
         let mut sample = Vec::with_capacity(SAMPLE_BYTES);
         (&mut file)
             .take(SAMPLE_BYTES as u64)
@@ -100,6 +105,7 @@ impl CsvSource {
             rows: 0,
             peeked: None,
             done: false,
+            hash,
         };
         source.read_header()?;
         match source.next_row() {
@@ -162,6 +168,13 @@ impl CsvSource {
             }
         }
         Ok(())
+    }
+
+    /// The SHA-256 of the file's bytes as they were read: once
+    /// [`CsvSource::next_row`] returned `None`, of exactly the bytes the rows
+    /// came from. A handle that outlives the source.
+    pub fn content_hash(&self) -> ContentHash {
+        self.hash.clone()
     }
 
     /// Header names, trimmed (case preserved; match them case-insensitively).

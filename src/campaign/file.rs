@@ -1,11 +1,67 @@
 //! Opening files named by outside input (a dropped CSV, a manifest, a media
 //! file, the client secret file) without trusting what the name points at:
 //! only regular files are read, opening never blocks on a FIFO or a device,
-//! and whole-file reads are bounded.
+//! and whole-file reads are bounded. [`ContentHash`] hashes the very bytes a
+//! reader hands on, so what was parsed and what was hashed cannot differ.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use sha2::{Digest as _, Sha256};
+
+/// The SHA-256 of every byte read through its [`Hashing`] readers, in order.
+/// Cloning shares the running hash.
+#[derive(Clone, Default)]
+pub struct ContentHash(Arc<Mutex<Sha256>>);
+
+impl ContentHash {
+    pub fn new() -> ContentHash {
+        ContentHash::default()
+    }
+
+    /// `inner`, with every byte read from it added to this hash.
+    pub fn reader<R: Read>(&self, inner: R) -> Hashing<R> {
+        Hashing {
+            inner,
+            hash: self.clone(),
+        }
+    }
+
+    /// The digest of the bytes read so far.
+    pub fn digest(&self) -> Vec<u8> {
+        let hasher = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        hasher.clone().finalize().to_vec()
+    }
+
+    fn update(&self, bytes: &[u8]) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .update(bytes);
+    }
+}
+
+impl std::fmt::Debug for ContentHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ContentHash")
+    }
+}
+
+/// A reader that adds what it reads to a [`ContentHash`].
+pub struct Hashing<R> {
+    inner: R,
+    hash: ContentHash,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
 
 /// Opens `path` for reading if it is a regular file. A FIFO, socket, device or
 /// directory is refused with `InvalidInput` instead of blocking or reading
@@ -63,6 +119,17 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         std::fs::write(&small, b"\xff\xfe").unwrap();
         assert!(read_text(&small, 10).is_err());
+    }
+
+    #[test]
+    fn the_hash_is_of_the_bytes_read() {
+        let hash = ContentHash::new();
+        let mut out = Vec::new();
+        hash.reader(&b"hello world"[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"hello world");
+        assert_eq!(hash.digest(), Sha256::digest(b"hello world").to_vec());
     }
 
     #[cfg(unix)]

@@ -7,17 +7,22 @@
 //! - [`csv`]: decodes what spreadsheets export (encodings, delimiters, quoting)
 //!   into a stream of rows.
 //! - [`manifest`]: `NAME.toml`, the campaign's settings.
+//! - [`media`]: [`media::MediaKind`], the kinds of media a campaign sends.
 //! - [`phone`]: [`phone::PhoneNumber`], a number that is already normalised.
 //! - [`render`]: `{{column}}` placeholders.
 //! - [`plan`]: one CSV row → one planned recipient (ready or invalid, with the reason).
 //! - [`status`]: [`status::RecipientState`] and [`status::CampaignStatus`].
+//! - [`settings`]: the one conversion from a validated manifest to the
+//!   settings a campaign is inserted with.
 
 pub mod csv;
 pub mod file;
 pub mod manifest;
+pub mod media;
 pub mod phone;
 pub mod plan;
 pub mod render;
+pub mod settings;
 pub mod status;
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! `campaign list|pause|resume|cancel` and `requeue`.
+//! `campaign list|pause|resume|cancel|approve` and `requeue`.
 
 use clap::{Args, Subcommand, ValueEnum};
 use sqlx::PgPool;
@@ -14,7 +14,7 @@ pub enum CampaignCommand {
     List,
     /// Stop sending a campaign until it is resumed.
     Pause {
-        /// Campaign id or name.
+        /// Campaign name, or #ID / id:ID (a bare number that is no campaign's name is an id).
         campaign: String,
         /// Why (shown by `campaign list`).
         #[arg(long, default_value = "paused from the command line")]
@@ -22,12 +22,17 @@ pub enum CampaignCommand {
     },
     /// Resume a paused campaign.
     Resume {
-        /// Campaign id or name.
+        /// Campaign name, or #ID / id:ID (a bare number that is no campaign's name is an id).
         campaign: String,
     },
     /// Cancel a campaign: its unsent recipients become `cancelled`.
     Cancel {
-        /// Campaign id or name.
+        /// Campaign name, or #ID / id:ID (a bare number that is no campaign's name is an id).
+        campaign: String,
+    },
+    /// Start a `draft` campaign (its manifest said `require_approval = true`).
+    Approve {
+        /// Campaign name, or #ID / id:ID (a bare number that is no campaign's name is an id).
         campaign: String,
     },
 }
@@ -42,17 +47,26 @@ pub enum RequeueWhich {
 
 #[derive(Debug, Args)]
 pub struct RequeueArgs {
-    /// Campaign id or name.
+    /// Campaign name, or #ID / id:ID (a bare number that is no campaign's name is an id).
     pub campaign: String,
     /// Which recipients to send again.
     #[arg(long, value_enum)]
     pub state: RequeueWhich,
 }
 
-async fn find(pool: &PgPool, key: &str) -> anyhow::Result<Campaign> {
-    control::find(pool, key)
-        .await?
-        .ok_or_else(|| ConfigError(format!("no campaign with id or name {key:?}")).into())
+/// The campaign `key` names (`NAME`, `#ID`, `id:ID`, `name:NAME`; see
+/// [`control::CampaignKey`]); a note on stderr when it could have meant
+/// another one too.
+pub(crate) async fn find(pool: &PgPool, key: &str) -> anyhow::Result<Campaign> {
+    match control::resolve(pool, key).await? {
+        Ok(found) => {
+            if let Some(note) = &found.note {
+                eprintln!("note: {note}");
+            }
+            Ok(found.campaign)
+        }
+        Err(why) => Err(ConfigError(why).into()),
+    }
 }
 
 pub async fn exec_campaign(settings: &Settings, cmd: CampaignCommand) -> anyhow::Result<Exit> {
@@ -111,8 +125,26 @@ pub async fn exec_campaign(settings: &Settings, cmd: CampaignCommand) -> anyhow:
                 );
             }
         }
+        CampaignCommand::Approve { campaign } => {
+            let c = find(&pool, &campaign).await?;
+            if crate::queue::console::approve(&pool, c.id).await? {
+                println!("campaign {} ({}) approved: sending", c.id, c.name);
+            } else {
+                println!(
+                    "campaign {} ({}) is {}, not a draft: nothing to approve",
+                    c.id, c.name, c.status
+                );
+            }
+        }
         CampaignCommand::Cancel { campaign } => {
             let c = find(&pool, &campaign).await?;
+            if let Some(n) = crate::queue::console::cancel_draft(&pool, c.id).await? {
+                println!(
+                    "draft campaign {} ({}) cancelled: {n} recipients cancelled",
+                    c.id, c.name
+                );
+                return Ok(Exit::Ok);
+            }
             let n = control::cancel(&pool, c.id).await?;
             println!(
                 "campaign {} ({}) cancelled: {n} unsent recipients cancelled",

@@ -36,7 +36,12 @@ pub struct LoadArgs {
 
 pub async fn exec(settings: &Settings, args: LoadArgs) -> anyhow::Result<Exit> {
     if !args.file.is_file() {
-        return Err(ConfigError(format!("{}: no such file", args.file.display())).into());
+        let why = if args.file.exists() {
+            "not a regular file; only regular files are loaded"
+        } else {
+            "no such file"
+        };
+        return Err(ConfigError(format!("{}: {why}", args.file.display())).into());
     }
     if !(args.settle.is_finite() && args.settle >= 0.0) {
         return Err(ConfigError("--settle must be a number of seconds ≥ 0".into()).into());
@@ -57,7 +62,7 @@ pub async fn exec(settings: &Settings, args: LoadArgs) -> anyhow::Result<Exit> {
             print_counts(&l.counts);
             let list_all = |state: &str| {
                 format!(
-                    "  all of them: wutt-campaign report {} --recipients --state {state}",
+                    "  all of them: wutt-campaign report id:{} --recipients --state {state}",
                     l.campaign_id
                 )
             };
@@ -86,7 +91,7 @@ pub async fn exec(settings: &Settings, args: LoadArgs) -> anyhow::Result<Exit> {
             if ingest::loader::mostly_invalid(&l.counts).is_some() {
                 eprintln!(
                     "  the campaign is loaded: its {} queued row(s) are sent by the next run; \
-                     to stop it: wutt-campaign campaign cancel {}",
+                     to stop it: wutt-campaign campaign cancel id:{}",
                     l.counts.queued, l.campaign_id
                 );
             }

@@ -1,5 +1,6 @@
 //! Logging: `RUST_LOG` filters (default `info`), text or JSON lines on stderr;
-//! colours only when stderr is a terminal (cron mail gets plain text).
+//! colours only when stderr is a terminal (cron mail gets plain text). The
+//! first lines warn about secrets given as flags, which `ps` shows to anyone.
 
 use tracing_subscriber::EnvFilter;
 
@@ -21,4 +22,10 @@ pub fn init(settings: &Settings) {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
     };
+    for (flag, instead) in settings.secrets_on_command_line() {
+        tracing::warn!(
+            "{flag} on the command line is visible to every user of this machine \
+             (ps, /proc/PID/cmdline); use {instead} instead"
+        );
+    }
 }

@@ -185,6 +185,34 @@ impl Settings {
         crate::db::connect_and_migrate(url, size).await
     }
 
+    /// Secrets given as flags, which every user of the machine can read in
+    /// `ps` or `/proc/PID/cmdline`: each as (the flag, what to use instead).
+    /// A value that the environment holds too is taken as given there.
+    pub fn secrets_on_command_line(&self) -> Vec<(&'static str, &'static str)> {
+        let from_flag = |value: Option<&String>, env: &str| {
+            value.is_some_and(|v| !v.is_empty() && std::env::var(env).ok().as_ref() != Some(v))
+        };
+        let mut found = Vec::new();
+        if from_flag(self.client_secret.as_ref(), "WUTT_CLIENT_SECRET") {
+            found.push((
+                "--client-secret",
+                "WUTT_CLIENT_SECRET or WUTT_CLIENT_SECRET_FILE (or --client-secret-file)",
+            ));
+        }
+        if from_flag(self.database_url.as_ref(), "DATABASE_URL")
+            && self
+                .database_url
+                .as_deref()
+                .is_some_and(crate::db::url_has_password)
+        {
+            found.push((
+                "--database-url with a password",
+                "DATABASE_URL in the environment (or a password file: ~/.pgpass)",
+            ));
+        }
+        found
+    }
+
     /// The client secret from the flag, the environment or the file.
     pub fn client_secret(&self) -> Result<Secret, ConfigError> {
         if let Some(s) = self.client_secret.as_ref().filter(|s| !s.is_empty()) {

@@ -203,9 +203,41 @@ pub fn redact_url(url: &str) -> String {
             if u.password().is_some() {
                 let _ = u.set_password(Some("REDACTED"));
             }
+            // libpq's `?password=` (and `sslpassword=`) are passwords too.
+            if u.query_pairs().any(|(k, _)| secret_parameter(&k)) {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if secret_parameter(&k) {
+                            "REDACTED".to_string()
+                        } else {
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             u.to_string()
         }
         Err(_) => "[unparseable URL]".to_string(),
+    }
+}
+
+/// Whether a URL's query parameter holds a secret.
+fn secret_parameter(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "secret", "token"]
+        .iter()
+        .any(|word| key.contains(word))
+}
+
+/// Whether `url` carries a password (in its user part or its query).
+pub fn url_has_password(url: &str) -> bool {
+    match url::Url::parse(url) {
+        Ok(u) => u.password().is_some() || u.query_pairs().any(|(k, _)| secret_parameter(&k)),
+        // Unparseable: assume the worst.
+        Err(_) => url.contains('@') || url.to_ascii_lowercase().contains("password"),
     }
 }
 
@@ -220,5 +252,14 @@ mod tests {
             "postgres://u:REDACTED@h:5432/d"
         );
         assert_eq!(redact_url("not a url"), "[unparseable URL]");
+        let q = redact_url("postgres://u@h/d?sslmode=disable&password=pw%21x&PassWord=y");
+        assert!(!q.contains("pw") && !q.contains("=y"), "{q}");
+        assert!(
+            q.contains("sslmode=disable") && q.contains("password=REDACTED"),
+            "{q}"
+        );
+        assert!(url_has_password("postgres://u@h/d?password=x"));
+        assert!(url_has_password("postgres://u:p@h/d"));
+        assert!(!url_has_password("postgres://u@h/d?sslmode=disable"));
     }
 }

@@ -3,21 +3,21 @@
 //! and the rows that would not be sent (invalid, with the reason; duplicate,
 //! with the line it repeats), writing nothing and moving nothing. With a
 //! database it also knows the opt-out list and whether the content was loaded
-//! before.
+//! before. It is [`loader::check`] with [`Sink::Nothing`]: the load's own
+//! pipeline, so a dry run and a load cannot disagree.
 
 use std::path::Path;
 
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::campaign::plan::Verdict;
+use crate::campaign::plan::{PlannedRecipient, Verdict};
 use crate::wutt;
 
-use super::classify::{Classifier, PhoneSet, StateCounts};
-use super::loader::{LoadError, prepare};
+use super::classify::{Classified, StateCounts};
+use super::folder;
+use super::loader::{self, LoadError, Sink};
 use super::problems::ProblemList;
-use super::source::CampaignFile;
-use super::{folder, stream};
 
 /// How many rendered messages a dry run shows.
 pub const SAMPLES: usize = 5;
@@ -69,14 +69,36 @@ impl DryRunReport {
     }
 }
 
-/// Checks `csv` (and its manifest) as a load would, without writing or moving anything.
+impl Sample {
+    /// The message a row sends, when it is sent (queued with a phone number).
+    pub fn of(p: &PlannedRecipient, c: &Classified) -> Option<Sample> {
+        let (Verdict::Ready(phone), "queued") = (&p.verdict, c.state) else {
+            return None;
+        };
+        Some(Sample {
+            row_number: p.row_number,
+            line_number: p.line_number,
+            to: phone.e164(),
+            template_id: p.template_id,
+            message: p.message.clone(),
+            body_variables: p.body_variables.clone(),
+            header_variables: p.header_variables.clone(),
+            firstname: p.firstname.clone(),
+            lastname: p.lastname.clone(),
+        })
+    }
+}
+
+/// Checks `csv` (and its manifest) as a load would — it is the load's own
+/// pipeline, [`loader::check`], with a sink that writes nothing — without
+/// writing or moving anything.
 pub async fn dry_run(
     csv: &Path,
     pool: Option<&PgPool>,
     client: Option<&wutt::Client>,
 ) -> Result<DryRunReport, LoadError> {
     let manifest = folder::manifest_for(csv);
-    let mut report = DryRunReport {
+    let report = DryRunReport {
         file_name: csv
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -87,79 +109,21 @@ pub async fn dry_run(
             .map(|n| n.to_string_lossy().into_owned()),
         ..DryRunReport::default()
     };
-    let (c, m) = (csv.to_path_buf(), manifest);
-    let read = tokio::task::spawn_blocking(move || CampaignFile::read(&c, m.as_deref()))
-        .await
-        .map_err(|e| LoadError::Internal(e.to_string()))?;
-    let file = match read {
-        Ok(f) => f,
-        Err(ps) => {
-            report.problems = ps;
-            return Ok(report);
-        }
-    };
-    report.name = file.campaign_name();
-    let mut suppressed = PhoneSet::default();
-    if let Some(pool) = pool {
-        if let Some(e) = crate::queue::load::find_by_source(pool, &file.sha256).await? {
-            report.already_loaded = Some((e.id, e.name));
-        }
-        crate::queue::load::for_each_suppression_in(pool, |c, m| suppressed.insert(c, m)).await?;
-    } else {
-        report.warnings.push(
-            "no database: duplicates of earlier loads and the opt-out list not checked".into(),
-        );
-    }
-    let prepared = match prepare(file, client).await {
-        Ok(p) => p,
-        Err(ps) => {
-            report.problems = ps;
-            return Ok(report);
-        }
-    };
-    report.warnings.extend(prepared.warnings);
-    let classifier = Classifier::new(suppressed, prepared.templates, &prepared.planner);
-    let (source, planner) = (prepared.source, prepared.planner);
-    let label = prepared.file.file_name.clone();
-    let streamed = tokio::task::spawn_blocking(move || {
-        let mut samples = Vec::new();
-        let s = stream::run(source, &planner, classifier, &label, |p, c| {
-            if let (Verdict::Ready(phone), "queued", true) =
-                (&p.verdict, c.state, samples.len() < SAMPLES)
-            {
-                samples.push(Sample {
-                    row_number: p.row_number,
-                    line_number: p.line_number,
-                    to: phone.e164(),
-                    template_id: p.template_id,
-                    message: p.message.clone(),
-                    body_variables: p.body_variables.clone(),
-                    header_variables: p.header_variables.clone(),
-                    firstname: p.firstname.clone(),
-                    lastname: p.lastname.clone(),
-                });
-            }
-            true
-        });
-        (s, samples)
+    let checked = loader::check(Sink::Nothing(pool), csv, manifest, client).await?;
+    Ok(DryRunReport {
+        name: checked
+            .file
+            .as_ref()
+            .map(|f| f.campaign_name())
+            .unwrap_or_default(),
+        rows_read: checked.rows_read,
+        counts: checked.counts,
+        samples: checked.samples,
+        problems: checked.problems,
+        invalid_rows: checked.invalid_rows,
+        duplicate_rows: checked.duplicate_rows,
+        already_loaded: checked.existing.map(|e| (e.id, e.name)),
+        warnings: checked.warnings,
+        ..report
     })
-    .await
-    .map_err(|e| LoadError::Internal(e.to_string()))?;
-    let (s, samples) = streamed;
-    report.samples = samples;
-    report.counts = s.classifier.counts;
-    report.problems.extend(s.fatal);
-    if s.rows == 0 && report.problems.is_empty() {
-        report
-            .problems
-            .push(crate::campaign::Problem::file("the file has no data rows"));
-    }
-    report.problems.extend(s.classifier.file_problems.listed);
-    report.rows_read = s.rows;
-    report
-        .warnings
-        .extend(super::loader::mostly_invalid(&s.classifier.counts));
-    report.invalid_rows = s.classifier.row_problems;
-    report.duplicate_rows = s.classifier.duplicate_rows;
-    Ok(report)
 }

@@ -86,13 +86,13 @@ impl CampaignsDir {
                     .push((path, "the file name is not valid UTF-8; rename it".into()));
                 continue;
             }
-            if let Err(reason) = check_inside(&path, &inbox) {
+            if let Err(reason) = check_readable(&path, &inbox) {
                 scan.hostile.push((path, reason));
                 continue;
             }
             let manifest = manifest_for(&path);
             if let Some(m) = &manifest
-                && let Err(reason) = check_inside(m, &inbox)
+                && let Err(reason) = check_readable(m, &inbox)
             {
                 scan.hostile.push((path, format!("manifest: {reason}")));
                 continue;
@@ -126,6 +126,36 @@ pub fn manifest_for(csv: &Path) -> Option<PathBuf> {
         .iter()
         .map(|ext| csv.with_extension(ext))
         .find(|p| std::fs::symlink_metadata(p).is_ok())
+}
+
+/// What a file of the inbox must be to be read: a regular file, or a symlink
+/// to a regular file inside `folder`. A FIFO, socket or device is refused
+/// without being opened (opening a FIFO waits for a writer: one in the inbox
+/// would hang the scan, and under cron hold its lock forever).
+pub fn check_readable(path: &Path, folder: &Path) -> Result<(), String> {
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        return check_inside(path, folder);
+    }
+    if kind.is_file() {
+        return Ok(());
+    }
+    use std::os::unix::fs::FileTypeExt as _;
+    let what = if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else if kind.is_dir() {
+        "a folder"
+    } else {
+        "a special file"
+    };
+    Err(format!(
+        "not a regular file ({what}); only regular files are loaded: copy the file in instead"
+    ))
 }
 
 /// Refuses a symlink that leads outside `folder` (or nowhere).

@@ -1,6 +1,9 @@
 //! Loading one file: check everything that can reject it, then write the
 //! campaign, its media and every recipient in one transaction (COPY), then move
 //! the files. A file is a whole campaign or nothing.
+//!
+//! [`check`] is the one pipeline: a load sends the rows to [`Sink::Database`],
+//! a dry run to [`Sink::Nothing`] — same reading, same checks, same counts.
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +16,7 @@ use crate::queue::load::{ExistingCampaign, LoadTx, NewCampaign, NewMedia, RowEnc
 use crate::wutt;
 
 use super::classify::{Classifier, PhoneSet, StateCounts};
+use super::dry_run::{SAMPLES, Sample};
 use super::folder::{self, CampaignsDir};
 use super::problems::{self, ProblemList};
 use super::source::CampaignFile;
@@ -69,6 +73,9 @@ pub enum LoadError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Internal(String),
+    /// The file changed while it was read: nothing was loaded from it.
+    #[error("{0}")]
+    Changed(String),
 }
 
 /// Everything checked before the transaction.
@@ -217,6 +224,88 @@ impl From<Vec<Problem>> for ProblemList {
     }
 }
 
+/// Where the rows of a checked file go: the one difference between a load
+/// and a dry run.
+#[derive(Debug, Clone, Copy)]
+pub enum Sink<'a> {
+    /// Into the database, in one transaction with the campaign: a load.
+    Database(&'a PgPool),
+    /// Nowhere: a dry run. With a database it still knows the opt-out list
+    /// and whether the content was loaded before.
+    Nothing(Option<&'a PgPool>),
+}
+
+impl Sink<'_> {
+    fn pool(&self) -> Option<&PgPool> {
+        match self {
+            Sink::Database(pool) => Some(pool),
+            Sink::Nothing(pool) => *pool,
+        }
+    }
+}
+
+/// What checking a file — and, into the database, writing it — came to.
+/// Nothing is moved yet.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// `None`: the file could not be read (see `problems`).
+    pub file: Option<CampaignFile>,
+    /// Problems that stop the file.
+    pub problems: ProblemList,
+    /// Data rows read: 0 when a problem stopped the check before the rows.
+    pub rows_read: u64,
+    pub counts: StateCounts,
+    pub invalid_rows: ProblemList,
+    pub duplicate_rows: ProblemList,
+    /// The first messages as they would be sent (a dry run's).
+    pub samples: Vec<Sample>,
+    pub warnings: Vec<String>,
+    /// The campaign that already holds this content.
+    pub existing: Option<ExistingCampaign>,
+    /// The campaign it was written as (id, name), into the database.
+    pub written: Option<(i64, String)>,
+    pub template_verified: Option<bool>,
+}
+
+/// Reads, checks and streams `csv` (with its manifest) into `sink`. A load
+/// stops at content that was loaded before; a dry run goes on and says so.
+pub async fn check(
+    sink: Sink<'_>,
+    csv: &Path,
+    manifest: Option<PathBuf>,
+    client: Option<&wutt::Client>,
+) -> Result<Checked, LoadError> {
+    let mut checked = Checked::default();
+    let c = csv.to_path_buf();
+    let file = match blocking(move || CampaignFile::read(&c, manifest.as_deref())).await {
+        Ok(f) => f,
+        Err(ps) => {
+            checked.problems = ps;
+            return Ok(checked);
+        }
+    };
+    if let Some(pool) = sink.pool() {
+        checked.existing = crate::queue::load::find_by_source(pool, &file.sha256).await?;
+    }
+    checked.file = Some(file.clone());
+    if checked.existing.is_some() && matches!(sink, Sink::Database(_)) {
+        return Ok(checked);
+    }
+    let prepared = match prepare(file, client).await {
+        Ok(p) => p,
+        Err(ps) => {
+            checked.problems = ps;
+            return Ok(checked);
+        }
+    };
+    checked.template_verified = prepared.campaign.template_verified;
+    match sink {
+        Sink::Database(pool) => write(pool, prepared, &mut checked).await?,
+        Sink::Nothing(pool) => stream_nowhere(pool, prepared, &mut checked).await?,
+    }
+    Ok(checked)
+}
+
 /// Loads one campaign file. Files in the inbox are moved to `processed/` or
 /// `rejected/`; files elsewhere (`load /some/file.csv`) stay where they are.
 pub async fn load_file(
@@ -233,9 +322,9 @@ pub async fn load_file(
     let manifest = folder::manifest_for(csv);
     if in_inbox {
         let inbox = dir.inbox();
-        let hostile = folder::check_inside(csv, &inbox).err().or_else(|| {
+        let hostile = folder::check_readable(csv, &inbox).err().or_else(|| {
             let m = manifest.as_deref()?;
-            folder::check_inside(m, &inbox)
+            folder::check_readable(m, &inbox)
                 .err()
                 .map(|r| format!("manifest: {r}"))
         });
@@ -246,47 +335,63 @@ pub async fn load_file(
             });
         }
     }
-    let (c, m) = (csv.to_path_buf(), manifest.clone());
-    let file = match blocking(move || CampaignFile::read(&c, m.as_deref())).await {
-        Ok(f) => f,
-        Err(_) if !csv.exists() => return Ok(LoadOutcome::Gone),
-        Err(ps) => return reject(dir, csv, in_inbox, ps, ProblemList::default()),
-    };
-    if let Some(existing) = crate::queue::load::find_by_source(pool, &file.sha256).await? {
-        return duplicate(dir, &file, in_inbox, existing);
-    }
-    let prepared = match prepare(file.clone(), client).await {
-        Ok(p) => p,
-        Err(ps) => return reject(dir, csv, in_inbox, ps, ProblemList::default()),
-    };
     // What happened is the caller's to tell (`load` prints it, the runner
     // logs it), once.
-    let outcome = write(pool, prepared).await?;
-    match outcome {
-        Written::Loaded(mut loaded) => {
-            if in_inbox {
-                loaded.moved_to = move_loaded(dir, &file, loaded.campaign_id)?;
-            }
-            Ok(LoadOutcome::Loaded(loaded))
+    let checked = check(Sink::Database(pool), csv, manifest, client).await?;
+    let Some(file) = &checked.file else {
+        if !csv.exists() {
+            return Ok(LoadOutcome::Gone);
         }
-        Written::Existing(existing) => duplicate(dir, &file, in_inbox, existing),
-        Written::Rejected(ps, rows) => reject(dir, csv, in_inbox, ps, rows),
+        return reject(dir, csv, in_inbox, checked.problems, ProblemList::default());
+    };
+    if let Some(existing) = checked.existing {
+        return duplicate(dir, file, in_inbox, existing);
     }
+    let Some((campaign_id, name)) = checked.written else {
+        if checked.problems.is_empty() {
+            return Err(LoadError::Internal(
+                "the file was neither loaded nor rejected".into(),
+            ));
+        }
+        return reject(dir, csv, in_inbox, checked.problems, checked.invalid_rows);
+    };
+    let moved_to = if in_inbox {
+        move_loaded(dir, file, campaign_id)?
+    } else {
+        None
+    };
+    Ok(LoadOutcome::Loaded(Loaded {
+        campaign_id,
+        name,
+        counts: checked.counts,
+        invalid_rows: checked.invalid_rows,
+        duplicate_rows: checked.duplicate_rows,
+        template_verified: checked.template_verified,
+        warnings: checked.warnings,
+        moved_to,
+    }))
 }
 
-enum Written {
-    Loaded(Loaded),
-    Existing(ExistingCampaign),
-    Rejected(ProblemList, ProblemList),
+/// The problems of the rows as a whole: a fatal one that stopped them, a file
+/// without data rows, and what the classifier found about the whole file.
+fn rows_problems(rows: u64, fatal: Option<Problem>, c: &Classifier) -> ProblemList {
+    let mut found = ProblemList::default();
+    found.extend(fatal);
+    if rows == 0 && found.is_empty() {
+        found.push(Problem::file("the file has no data rows"));
+    }
+    found.extend(c.file_problems.listed.iter().cloned());
+    found
 }
 
 /// The transaction: lock, re-check, campaign, media, COPY, commit.
-async fn write(pool: &PgPool, p: Prepared) -> Result<Written, LoadError> {
+async fn write(pool: &PgPool, p: Prepared, checked: &mut Checked) -> Result<(), LoadError> {
     let sha = p.file.sha256.clone();
     let mut tx = LoadTx::begin(pool, &sha).await?;
     if let Some(existing) = tx.existing(&sha).await? {
         tx.rollback().await?;
-        return Ok(Written::Existing(existing));
+        checked.existing = Some(existing);
+        return Ok(());
     }
     let mut suppressed = PhoneSet::default();
     tx.for_each_suppression(|c, m| suppressed.insert(c, m))
@@ -299,6 +404,7 @@ async fn write(pool: &PgPool, p: Prepared) -> Result<Written, LoadError> {
     let classifier = Classifier::new(suppressed, p.templates, &p.planner);
     let (sender, mut chunks) = tokio::sync::mpsc::channel(4);
     let label = p.file.file_name.clone();
+    let parsed = p.source.content_hash();
     let (source, planner) = (p.source, p.planner);
     let producer = tokio::task::spawn_blocking(move || {
         stream::to_copy(source, &planner, classifier, &encoder, sender, &label)
@@ -315,16 +421,20 @@ async fn write(pool: &PgPool, p: Prepared) -> Result<Written, LoadError> {
             return Err(e.into());
         }
     };
-    let c = streamed.classifier;
-    let mut fatal = ProblemList::default();
-    fatal.extend(streamed.fatal);
-    if streamed.rows == 0 && fatal.is_empty() {
-        fatal.push(Problem::file("the file has no data rows"));
+    // The rows must be the bytes the drop was hashed (and locked) as:
+    // otherwise this content would be stored under another content's hash.
+    if streamed.fatal.is_none() && !p.file.same_bytes(&parsed) {
+        tx.rollback().await?;
+        return Err(LoadError::Changed(p.file.changed_problem()));
     }
-    fatal.extend(c.file_problems.listed.iter().cloned());
+    let c = streamed.classifier;
+    let fatal = rows_problems(streamed.rows, streamed.fatal, &c);
+    checked.rows_read = streamed.rows;
     if !fatal.is_empty() {
         tx.rollback().await?;
-        return Ok(Written::Rejected(fatal, c.row_problems));
+        checked.problems = fatal;
+        checked.invalid_rows = c.row_problems;
+        return Ok(());
     }
     // The server's own count of the rows COPY stored: every row read must be
     // there (counting them again with a query cost a twentieth of the load).
@@ -336,18 +446,67 @@ async fn write(pool: &PgPool, p: Prepared) -> Result<Written, LoadError> {
         )));
     }
     tx.commit().await?;
-    let mut warnings = p.warnings;
-    warnings.extend(mostly_invalid(&c.counts));
-    Ok(Written::Loaded(Loaded {
-        campaign_id: id,
-        name,
-        counts: c.counts,
-        invalid_rows: c.row_problems,
-        duplicate_rows: c.duplicate_rows,
-        template_verified: p.campaign.template_verified,
-        warnings,
-        moved_to: None,
-    }))
+    checked.warnings = p.warnings;
+    checked.warnings.extend(mostly_invalid(&c.counts));
+    checked.written = Some((id, name));
+    checked.counts = c.counts;
+    checked.invalid_rows = c.row_problems;
+    checked.duplicate_rows = c.duplicate_rows;
+    Ok(())
+}
+
+/// A dry run's rows: every check of [`write`], the first messages kept as
+/// samples, nothing written.
+async fn stream_nowhere(
+    pool: Option<&PgPool>,
+    p: Prepared,
+    checked: &mut Checked,
+) -> Result<(), LoadError> {
+    let mut suppressed = PhoneSet::default();
+    match pool {
+        Some(pool) => {
+            crate::queue::load::for_each_suppression_in(pool, |c, m| suppressed.insert(c, m))
+                .await?
+        }
+        None => checked.warnings.push(
+            "no database: duplicates of earlier loads and the opt-out list not checked".into(),
+        ),
+    }
+    checked.warnings.extend(p.warnings);
+    let classifier = Classifier::new(suppressed, p.templates, &p.planner);
+    let label = p.file.file_name.clone();
+    let parsed = p.source.content_hash();
+    let (source, planner) = (p.source, p.planner);
+    let (streamed, samples) = tokio::task::spawn_blocking(move || {
+        let mut samples = Vec::new();
+        let s = stream::run(source, &planner, classifier, &label, |p, c| {
+            if samples.len() < SAMPLES
+                && let Some(sample) = Sample::of(p, c)
+            {
+                samples.push(sample);
+            }
+            true
+        });
+        (s, samples)
+    })
+    .await
+    .map_err(|e| LoadError::Internal(e.to_string()))?;
+    if streamed.fatal.is_none() && !p.file.same_bytes(&parsed) {
+        checked
+            .problems
+            .push(Problem::file(p.file.changed_problem()));
+    }
+    let c = streamed.classifier;
+    checked
+        .problems
+        .extend(rows_problems(streamed.rows, streamed.fatal, &c).listed);
+    checked.rows_read = streamed.rows;
+    checked.warnings.extend(mostly_invalid(&c.counts));
+    checked.samples = samples;
+    checked.counts = c.counts;
+    checked.invalid_rows = c.row_problems;
+    checked.duplicate_rows = c.duplicate_rows;
+    Ok(())
 }
 
 fn move_loaded(
@@ -387,6 +546,13 @@ pub fn reject_hostile(
         .unwrap_or_else(|| "file.csv".into());
     let moved = folder::move_into(path, &dir.rejected(), &name)?;
     if let Some(m) = &moved {
+        // Its manifest goes with it (moved, never opened).
+        if let Some(manifest) = folder::manifest_for(path) {
+            let mname = manifest
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
+            folder::move_into(&manifest, &dir.rejected(), &mname.unwrap_or_default())?;
+        }
         problems::write_errors(m, &name, "rejected, not loaded", &format!("{reason}\n"));
     }
     Ok(moved)

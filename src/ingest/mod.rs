@@ -1,7 +1,8 @@
 //! The drop folder: scanning the inbox, settle time, hashing, the atomic load,
 //! moving files.
 //!
-//! - [`ingest_inbox`]: what `run --once` (and the daemon on each rescan) calls.
+//! - [`ingest_inbox`]: what `run --once` (and the daemon on each rescan) calls;
+//!   [`watch::Inbox`]: the daemon's watcher of the inbox.
 //! - [`load_file`]: one file now (`load FILE`); [`dry_run`]: the same, writing
 //!   and moving nothing.
 //! - [`folder`]: `inbox/`, `processed/`, `rejected/`, readiness, safe moves.
@@ -19,6 +20,7 @@ pub mod progress;
 pub mod source;
 pub mod stream;
 pub mod templates;
+pub mod watch;
 
 use std::time::Duration;
 
@@ -31,6 +33,7 @@ pub use dry_run::{DryRunReport, dry_run};
 pub use folder::CampaignsDir;
 pub use loader::{LoadError, LoadOutcome, Loaded, load_file};
 pub use problems::ProblemList;
+pub use watch::Inbox;
 
 /// How files are ingested.
 #[derive(Debug, Clone)]
@@ -129,7 +132,7 @@ fn log_loaded(file: &str, l: &Loaded) {
     }
     if c.invalid > 0 && loader::mostly_invalid(c).is_some() {
         tracing::warn!(campaign = l.campaign_id, %file,
-            "the invalid rows and why: wutt-campaign report {} --recipients --state invalid",
+            "the invalid rows and why: wutt-campaign report id:{} --recipients --state invalid",
             l.campaign_id);
     }
 }

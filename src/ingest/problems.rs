@@ -61,6 +61,10 @@ pub fn single(reason: impl Into<String>) -> ProblemList {
 
 /// Writes `STEM.errors.txt` beside the moved file `moved` (best effort; a
 /// failure is logged, the file has been moved already).
+///
+/// Written to a new temporary file of its own, then renamed over the name:
+/// whatever already has that name — a symbolic link or a hard link someone
+/// planted in `rejected/` — is replaced, never written through.
 pub fn write_errors(moved: &Path, original_name: &str, heading: &str, body: &str) {
     let stem = moved
         .file_stem()
@@ -71,7 +75,26 @@ pub fn write_errors(moved: &Path, original_name: &str, heading: &str, body: &str
         "{original_name}: {heading}\nchecked {}\n\n{body}",
         chrono::Utc::now().to_rfc3339()
     );
-    if let Err(e) = std::fs::write(&target, text) {
+    if let Err(e) = write_new(&target, text.as_bytes()) {
         tracing::error!(file = %target.display(), error = %e, "cannot write the errors file");
     }
+}
+
+/// Replaces `target` with a new file holding `bytes` (temporary file created
+/// exclusively in the same folder, then renamed).
+fn write_new(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".errors-")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(target).map_err(|e| e.error)?;
+    Ok(())
 }

@@ -1,16 +1,22 @@
 //! One drop read from disk: its manifest, the content hash (CSV bytes then
 //! manifest bytes) that identifies it, and the campaign row it describes.
+//!
+//! The manifest is parsed from the bytes that were hashed. The CSV is read
+//! twice — hashed here, parsed while it streams into the database — so its
+//! rows hash the bytes they come from again ([`CampaignFile::same_bytes`]);
+//! a file that changed in between is never stored under the other hash.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveTime;
 use sha2::{Digest as _, Sha256};
 
 use crate::campaign::Problem;
 use crate::campaign::csv::CsvSource;
-use crate::campaign::manifest::Manifest;
+use crate::campaign::file::{ContentHash, open_regular};
+use crate::campaign::manifest::{MAX_MANIFEST_BYTES, Manifest};
 use crate::campaign::plan::Planner;
+use crate::campaign::settings::CampaignSettings;
 use crate::queue::load::NewCampaign;
 
 use super::problems::ProblemList;
@@ -24,7 +30,10 @@ pub struct CampaignFile {
     pub manifest_path: Option<PathBuf>,
     pub manifest: Manifest,
     manifest_text: String,
+    /// The drop's identity: SHA-256 of the CSV bytes, then the manifest bytes.
     pub sha256: Vec<u8>,
+    /// SHA-256 of the CSV bytes alone, to compare with the bytes parsed.
+    csv_sha256: Vec<u8>,
 }
 
 impl CampaignFile {
@@ -37,7 +46,8 @@ impl CampaignFile {
             .ok_or_else(|| super::problems::single("the file name is not valid UTF-8; rename it"))?
             .to_string();
         let mut hasher = Sha256::new();
-        let mut file = std::fs::File::open(csv)
+        // A FIFO or device is refused, never waited on.
+        let mut file = open_regular(csv)
             .map_err(|e| super::problems::single(format!("cannot open {file_name}: {e}")))?;
         let mut buf = vec![0u8; 256 * 1024];
         loop {
@@ -47,12 +57,13 @@ impl CampaignFile {
                 Err(e) => return Err(super::problems::single(format!("cannot read: {e}"))),
             }
         }
+        let csv_sha256 = hasher.clone().finalize().to_vec();
         let mut manifest = Manifest::default();
         let mut manifest_text = String::new();
         if let Some(m) = manifest_path {
             let name = manifest_name(m);
             let in_manifest = |reason: String| Problem::file(reason).in_manifest(&name);
-            match std::fs::read(m) {
+            match read_bounded(m, MAX_MANIFEST_BYTES) {
                 Err(e) => problems.push(in_manifest(format!("cannot read: {e}"))),
                 Ok(bytes) => {
                     hasher.update(&bytes);
@@ -81,7 +92,23 @@ impl CampaignFile {
             manifest,
             manifest_text,
             sha256: hasher.finalize().to_vec(),
+            csv_sha256,
         })
+    }
+
+    /// Whether the CSV bytes parsed (hashed by `parsed`, see
+    /// [`CsvSource::content_hash`]) are the bytes this drop was hashed from.
+    pub fn same_bytes(&self, parsed: &ContentHash) -> bool {
+        parsed.digest() == self.csv_sha256
+    }
+
+    /// The problem of a file that changed while it was read.
+    pub fn changed_problem(&self) -> String {
+        format!(
+            "{} changed while it was being read; nothing was loaded from it \
+             (it is read again once it has stopped changing)",
+            self.file_name
+        )
     }
 
     /// Opens the rows and checks the header against the manifest (blocking).
@@ -128,79 +155,22 @@ impl CampaignFile {
         }
     }
 
-    /// The campaign row; settings the database would refuse are problems here.
+    /// The campaign to insert: this drop's identity and the manifest's
+    /// settings, converted (and validated) once by
+    /// [`CampaignSettings::from_manifest`].
     pub fn new_campaign(
         &self,
         template_verified: Option<bool>,
     ) -> Result<NewCampaign, ProblemList> {
-        let m = &self.manifest;
-        let mut problems = ProblemList::default();
-        let mut bad = |key: &str, value: String, reason: &str| {
-            problems.push(Problem {
-                manifest: None,
-                line: None,
-                column: Some(key.into()),
-                value: Some(value),
-                reason: reason.into(),
-            })
-        };
-        let max_attempts = m.max_attempts.map(|n| n.min(1000) as i32);
-        if let Some(n) = m.max_attempts.filter(|n| !(1..=100).contains(n)) {
-            bad("max_attempts", n.to_string(), "must be between 1 and 100");
-        }
-        if let Some(r) = m.rate_per_second.filter(|r| !(r.is_finite() && *r > 0.0)) {
-            bad(
-                "rate_per_second",
-                r.to_string(),
-                "must be a positive number",
-            );
-        }
-        let mut send_window = None;
-        if let Some(w) = &m.send_window {
-            let start = NaiveTime::parse_from_str(w.start.trim(), "%H:%M");
-            let end = NaiveTime::parse_from_str(w.end.trim(), "%H:%M");
-            let tz_ok = w.timezone.parse::<chrono_tz::Tz>().is_ok();
-            if start.is_err() {
-                bad("send_window.start", w.start.clone(), "not a time HH:MM");
-            }
-            if end.is_err() {
-                bad("send_window.end", w.end.clone(), "not a time HH:MM");
-            }
-            if !tz_ok {
-                bad(
-                    "send_window.timezone",
-                    w.timezone.clone(),
-                    "not an IANA timezone",
-                );
-            }
-            if let (Ok(s), Ok(e), true) = (start, end, tz_ok) {
-                send_window = Some((s, e, w.timezone.clone()));
-            }
-        }
-        if !problems.is_empty() {
-            return Err(self.in_manifest(problems));
-        }
+        let settings = CampaignSettings::from_manifest(&self.manifest)
+            .map_err(|ps| self.in_manifest(ps.into()))?;
         Ok(NewCampaign {
             name: self.campaign_name(),
             source_sha256: self.sha256.clone(),
             source_file: self.file_name.clone(),
-            template_id: m.template_id,
-            message_template: m.message.clone(),
-            from_number: m.from_number.clone(),
-            latitude: m.latitude,
-            longitude: m.longitude,
-            cta_url_id: m.cta_url_id,
-            interactive_list_id: m.interactive_list_id,
-            start_at: m.start_at,
-            expires_at: m.expires_at,
-            send_window,
-            rate_per_second: m.rate_per_second,
-            max_attempts,
+            settings,
             template_verified,
             manifest: manifest_json(&self.manifest_text),
-            body_variables: m.body_variables.clone().unwrap_or_default(),
-            header_variables: m.header_variables.clone().unwrap_or_default(),
-            create_contacts: m.create_contacts,
         })
     }
 
@@ -218,6 +188,21 @@ impl CampaignFile {
             dir.to_path_buf()
         }
     }
+}
+
+/// The whole of a regular file of at most `max` bytes.
+fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_regular(path)?
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {max} bytes"),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// A manifest's file name, for problem messages.

@@ -70,26 +70,122 @@ const CAMPAIGN_COLUMNS: &str = "id, name, status, pause_reason, template_id, tem
      expires_at, send_window_start, send_window_end, send_window_tz, rate_per_second, max_attempts, \
      create_contacts, created_at, started_at, finished_at";
 
-/// Finds a campaign by id (all digits) or exact name.
-pub async fn find(pool: &PgPool, key: &str) -> sqlx::Result<Option<Campaign>> {
-    let key = key.trim();
-    if let Ok(id) = key.parse::<i64>() {
-        let by_id = sqlx::query_as::<_, Campaign>(sqlx::AssertSqlSafe(format!(
-            "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-        if by_id.is_some() {
-            return Ok(by_id);
+/// How a command names a campaign — the one place that decides it:
+/// - `#12` or `id:12`: the campaign with id 12, only that;
+/// - `name:NAME`: the campaign named `NAME`, only that;
+/// - a bare word: the campaign of that name; a bare number that is no
+///   campaign's name is an id (so `report 42`, as the hints print it, keeps
+///   working). A campaign named `1` is therefore reached by `1`, and the
+///   campaign with id 1 by `#1` — when both exist, the answer says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CampaignKey {
+    Id(i64),
+    Name(String),
+    /// A name, or an id when it is a number that names no campaign.
+    Bare(String),
+}
+
+impl CampaignKey {
+    /// Parses what a user typed; `Err` says how to write an id.
+    pub fn parse(key: &str) -> Result<CampaignKey, String> {
+        let key = key.trim();
+        if let Some(id) = key.strip_prefix('#').or_else(|| key.strip_prefix("id:")) {
+            return match id.trim().parse::<i64>() {
+                Ok(n) if n > 0 => Ok(CampaignKey::Id(n)),
+                _ => Err(format!(
+                    "{key:?} is not an id: write #12 or id:12 (for a campaign named {key:?}, \
+                     name:{key})"
+                )),
+            };
         }
+        if let Some(name) = key.strip_prefix("name:") {
+            return Ok(CampaignKey::Name(name.trim().to_string()));
+        }
+        if key.is_empty() {
+            return Err("no campaign given: write its name, or #ID".into());
+        }
+        Ok(CampaignKey::Bare(key.to_string()))
     }
+}
+
+/// A campaign found by [`resolve`], with a note when the key could have meant
+/// another campaign too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub campaign: Campaign,
+    pub note: Option<String>,
+}
+
+async fn by_id(pool: &PgPool, id: i64) -> sqlx::Result<Option<Campaign>> {
+    sqlx::query_as::<_, Campaign>(sqlx::AssertSqlSafe(format!(
+        "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+async fn by_name(pool: &PgPool, name: &str) -> sqlx::Result<Option<Campaign>> {
     sqlx::query_as::<_, Campaign>(sqlx::AssertSqlSafe(format!(
         "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE name = $1"
     )))
-    .bind(key)
+    .bind(name)
     .fetch_optional(pool)
     .await
+}
+
+/// Finds the campaign `key` names (see [`CampaignKey`]). The inner `Err` is
+/// for the user: the key is malformed or names no campaign.
+pub async fn resolve(pool: &PgPool, key: &str) -> sqlx::Result<Result<Found, String>> {
+    let key = match CampaignKey::parse(key) {
+        Ok(k) => k,
+        Err(why) => return Ok(Err(why)),
+    };
+    let found = |campaign| {
+        Ok(Ok(Found {
+            campaign,
+            note: None,
+        }))
+    };
+    match key {
+        CampaignKey::Id(id) => match by_id(pool, id).await? {
+            Some(c) => found(c),
+            None => Ok(Err(format!("no campaign with id {id}"))),
+        },
+        CampaignKey::Name(name) => match by_name(pool, &name).await? {
+            Some(c) => found(c),
+            None => Ok(Err(format!("no campaign named {name:?}"))),
+        },
+        CampaignKey::Bare(word) => {
+            let id = word.parse::<i64>().ok().filter(|n| *n > 0);
+            match (by_name(pool, &word).await?, id) {
+                (Some(c), None) => found(c),
+                (Some(c), Some(id)) => {
+                    let note = match by_id(pool, id).await? {
+                        Some(other) if other.id != c.id => Some(format!(
+                            "{word:?} is the name of campaign #{}; campaign #{id} is {:?} \
+                             (write '#{id}' or id:{id} for it)",
+                            c.id, other.name
+                        )),
+                        _ => None,
+                    };
+                    Ok(Ok(Found { campaign: c, note }))
+                }
+                (None, Some(id)) => match by_id(pool, id).await? {
+                    Some(c) => found(c),
+                    None => Ok(Err(format!(
+                        "no campaign named {word:?}, and none with id {id}"
+                    ))),
+                },
+                (None, None) => Ok(Err(format!("no campaign named {word:?}"))),
+            }
+        }
+    }
+}
+
+/// [`resolve`] without the explanations: the campaign `key` names, if any.
+pub async fn find(pool: &PgPool, key: &str) -> sqlx::Result<Option<Campaign>> {
+    Ok(resolve(pool, key).await?.ok().map(|f| f.campaign))
 }
 
 /// Campaigns that may send now: active and started (`start_at` passed).

@@ -8,13 +8,14 @@
 
 use std::io::Write as _;
 
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
 use sha2::{Digest as _, Sha256};
 use sqlx::{Acquire as _, PgPool, Postgres, Transaction};
 use tokio::sync::mpsc;
 
 use crate::campaign::phone::PhoneNumber;
+use crate::campaign::settings::CampaignSettings;
 
 /// A campaign that already holds some content.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,33 +28,18 @@ pub struct ExistingCampaign {
     pub age_seconds: f64,
 }
 
-/// The campaign row to insert (everything the manifest says).
+/// The campaign row to insert: the drop's identity and the settings its
+/// validated manifest gives.
 #[derive(Debug, Clone, Default)]
 pub struct NewCampaign {
     /// Wanted name; " (2)", " (3)", … is appended when another campaign has it.
     pub name: String,
     pub source_sha256: Vec<u8>,
     pub source_file: String,
-    pub template_id: Option<i64>,
-    pub message_template: Option<String>,
-    pub from_number: Option<String>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-    pub cta_url_id: Option<i64>,
-    pub interactive_list_id: Option<i64>,
-    pub start_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub send_window: Option<(NaiveTime, NaiveTime, String)>,
-    pub rate_per_second: Option<f64>,
-    pub max_attempts: Option<i32>,
+    pub settings: CampaignSettings,
     pub template_verified: Option<bool>,
+    /// The manifest as written, as JSON.
     pub manifest: serde_json::Value,
-    /// The manifest's `body_variables` as written (`{{column}}` texts; empty: none).
-    pub body_variables: Vec<String>,
-    /// The manifest's `header_variables` as written (empty: none).
-    pub header_variables: Vec<String>,
-    /// Make each recipient a Wutt contact before sending it a text.
-    pub create_contacts: bool,
 }
 
 /// A media file captured with the campaign.
@@ -164,7 +150,7 @@ impl LoadTx {
                 format!("{} ({n})", c.name)
             };
             let mut sp = self.tx.begin().await?;
-            let (ws, we, wtz) = match &c.send_window {
+            let (ws, we, wtz) = match &c.settings.send_window {
                 Some((s, e, tz)) => (Some(*s), Some(*e), Some(tz.clone())),
                 None => (None, None, None),
             };
@@ -182,25 +168,25 @@ impl LoadTx {
             .bind(&name)
             .bind(&c.source_sha256)
             .bind(&c.source_file)
-            .bind(c.template_id)
-            .bind(&c.message_template)
-            .bind(&c.from_number)
-            .bind(c.latitude)
-            .bind(c.longitude)
-            .bind(c.cta_url_id)
-            .bind(c.interactive_list_id)
-            .bind(c.start_at)
-            .bind(c.expires_at)
+            .bind(c.settings.template_id)
+            .bind(&c.settings.message_template)
+            .bind(&c.settings.from_number)
+            .bind(c.settings.latitude)
+            .bind(c.settings.longitude)
+            .bind(c.settings.cta_url_id)
+            .bind(c.settings.interactive_list_id)
+            .bind(c.settings.start_at)
+            .bind(c.settings.expires_at)
             .bind(ws)
             .bind(we)
             .bind(wtz)
-            .bind(c.rate_per_second)
-            .bind(c.max_attempts)
+            .bind(c.settings.rate_per_second)
+            .bind(c.settings.max_attempts)
             .bind(c.template_verified)
             .bind(&c.manifest)
-            .bind(&c.body_variables)
-            .bind(&c.header_variables)
-            .bind(c.create_contacts)
+            .bind(&c.settings.body_variables)
+            .bind(&c.settings.header_variables)
+            .bind(c.settings.create_contacts)
             .fetch_one(&mut *sp)
             .await;
             match inserted {

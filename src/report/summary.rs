@@ -12,24 +12,15 @@ pub struct CampaignRef {
     pub name: String,
 }
 
-/// Finds a campaign by id or by name. A number is tried as an id first, then
-/// as a name (names may be digits too).
+/// Finds a campaign as every command does (`NAME`, `#ID`, `id:ID`,
+/// `name:NAME`): see [`crate::queue::control::CampaignKey`].
 pub async fn find_campaign(pool: &PgPool, key: &str) -> sqlx::Result<Option<CampaignRef>> {
-    let key = key.trim();
-    if let Ok(id) = key.parse::<i64>() {
-        let found =
-            sqlx::query_as::<_, CampaignRef>("SELECT id, name FROM campaigns WHERE id = $1")
-                .bind(id)
-                .fetch_optional(pool)
-                .await?;
-        if found.is_some() {
-            return Ok(found);
-        }
-    }
-    sqlx::query_as::<_, CampaignRef>("SELECT id, name FROM campaigns WHERE name = $1")
-        .bind(key)
-        .fetch_optional(pool)
-        .await
+    Ok(crate::queue::control::find(pool, key)
+        .await?
+        .map(|c| CampaignRef {
+            id: c.id,
+            name: c.name,
+        }))
 }
 
 /// One row of the `campaign_summary` view.

@@ -170,7 +170,7 @@ async fn load_prints_why_rows_are_invalid_and_warns_when_most_are() {
     let warned = String::from_utf8_lossy(&out.stderr);
     assert!(
         warned.contains("warning: 8 of 10 rows are invalid (80%)")
-            && warned.contains("to stop it: wutt-campaign campaign cancel 1"),
+            && warned.contains("to stop it: wutt-campaign campaign cancel id:1"),
         "a warning, on stderr: {}",
         text(&out)
     );
@@ -180,7 +180,7 @@ async fn load_prints_why_rows_are_invalid_and_warns_when_most_are() {
         .expect("the command that lists them all");
     assert_eq!(
         command,
-        "wutt-campaign report 1 --recipients --state invalid"
+        "wutt-campaign report id:1 --recipients --state invalid"
     );
 
     // The command works as printed, and lists every one with its reason.

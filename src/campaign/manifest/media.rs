@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::Manifest;
 use crate::campaign::Problem;
-use crate::wutt::media::MediaKind;
+use crate::campaign::media::MediaKind;
 
 /// A media file that passed every check, located by its canonical path.
 #[derive(Debug, Clone, PartialEq, Eq)]
