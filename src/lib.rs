@@ -21,6 +21,7 @@
 pub mod campaign;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod delivery;
 pub mod ingest;

@@ -68,6 +68,10 @@ pub struct Manifest {
     /// Make each recipient a Wutt contact (from its `firstname` / `lastname`
     /// columns) before sending: free-form text reaches only contacts.
     pub create_contacts: bool,
+    /// The campaign loads as a `draft` and is not sent until a person approves
+    /// it (on the console or with `campaign approve`). The database reads it
+    /// from the stored manifest (`migrations/0009_console.sql`).
+    pub require_approval: bool,
 }
 
 /// WhatsApp refuses a template parameter with more spaces in a row (132018).

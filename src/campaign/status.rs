@@ -152,7 +152,10 @@ mod tests {
     /// one side only fails here.
     #[test]
     fn the_words_are_the_schemas() {
-        let schema = include_str!("../../migrations/0001_schema.sql");
+        let schema = concat!(
+            include_str!("../../migrations/0001_schema.sql"),
+            include_str!("../../migrations/0009_console.sql")
+        );
         for s in RecipientState::ALL {
             assert!(schema.contains(&format!("'{s}'")), "{s} not in the schema");
         }

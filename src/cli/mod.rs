@@ -3,6 +3,7 @@
 //! and calls into the library; no SQL and no HTTP here.
 
 pub(crate) mod api;
+mod console;
 mod control;
 mod demo;
 mod load;
@@ -142,6 +143,17 @@ Examples:
   wutt-campaign suppress import stop-list.csv"
     )]
     Suppress(suppress::SuppressCommand),
+    /// Serve the web console without sending (`run --console-addr` serves it beside the runner).
+    #[command(
+        after_help = "Reads DATABASE_URL, WUTT_CAMPAIGNS_DIR, WUTT_RATE, WUTT_CONSOLE_ADDR, \
+WUTT_CONSOLE_TOKEN(_FILE); WUTT_BASE_URL, WUTT_CLIENT_ID, WUTT_CLIENT_SECRET(_FILE) when set \
+(template checks of an upload's dry run). All settings: wutt-campaign --help
+
+Examples:
+  wutt-campaign console                              http://127.0.0.1:8080, login link printed
+  WUTT_CONSOLE_TOKEN_FILE=/etc/wutt/console-token wutt-campaign console --addr 0.0.0.0:8080"
+    )]
+    Console(console::ConsoleArgs),
     /// Serve a local stand-in for the Wutt API.
     Simulate(simulate::SimulateArgs),
     /// Run the example campaigns against the built-in simulator and print the report.
@@ -256,6 +268,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Requeue(args) => control::exec_requeue(&settings, args).await,
         Command::Reconcile(args) => reconcile::exec(&settings, args).await,
         Command::Suppress(cmd) => suppress::exec(&settings, cmd).await,
+        Command::Console(args) => console::exec(&settings, args).await,
         Command::Simulate(args) => simulate::exec(&settings, args).await,
         Command::Demo(args) => demo::exec(&settings, args).await,
         Command::Templates(cmd) => api::exec_templates(&settings, cmd).await,

@@ -3,12 +3,9 @@
 //! inbox, wakes on new work and stops cleanly on SIGINT/SIGTERM.
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 
 use super::{ConfigError, Exit, Settings};
 use crate::delivery::{self, BreakerConfig, DeliveryConfig, Mode, RetryPolicy, ThrottleConfig};
@@ -85,6 +82,11 @@ pub struct RunArgs {
     /// Recent results the circuit breaker looks at.
     #[arg(long, default_value_t = 50, hide = true)]
     pub breaker_window: usize,
+    /// Serve the web console here too (loopback unless WUTT_CONSOLE_TOKEN is set).
+    #[arg(long, env = "WUTT_CONSOLE_ADDR", hide_env_values = true)]
+    pub console_addr: Option<String>,
+    #[command(flatten)]
+    pub console_token: super::console::TokenArgs,
 }
 
 fn secs(v: f64, name: &str) -> Result<Duration, ConfigError> {
@@ -180,18 +182,33 @@ pub async fn exec(settings: &Settings, args: RunArgs) -> anyhow::Result<Exit> {
         let stop = shutdown.clone();
         crate::metrics::serve(addr, pool.clone(), async move { stop.cancelled().await }).await?;
     }
-    let inbox = Inbox {
-        dir: crate::ingest::CampaignsDir::new(settings.campaigns_dir.clone()),
-        opts: crate::ingest::IngestOptions {
+    if let Some(addr) = &args.console_addr {
+        let (token, settle) = (&args.console_token, args.settle);
+        let (pool, client) = (pool.clone(), Some(client.clone()));
+        super::console::start(
+            settings,
+            addr,
+            token,
+            settle,
+            true,
+            pool,
+            client,
+            shutdown.clone(),
+        )
+        .await?;
+    }
+    let inbox = crate::ingest::Inbox::new(
+        crate::ingest::CampaignsDir::new(settings.campaigns_dir.clone()),
+        crate::ingest::IngestOptions {
             settle: Duration::from_secs_f64(args.settle),
         },
-        pool: pool.clone(),
-        client: client.clone(),
-    };
+        pool.clone(),
+        Some(client.clone()),
+    );
     inbox.ingest().await;
     let mode = if args.once { Mode::Once } else { Mode::Daemon };
     if mode == Mode::Daemon {
-        tokio::spawn(watch_inbox(inbox, shutdown.clone()));
+        tokio::spawn(inbox.watch(shutdown.clone().cancelled_owned()));
     }
     let tty = std::io::stderr().is_terminal();
     let summary = delivery::run(pool, client, config, mode, stop, tty).await?;
@@ -228,65 +245,5 @@ async fn watch_signals(stop: delivery::Shutdown) {
             tracing::info!("stopping: finishing the messages in flight");
             stop.stop();
         }
-    }
-}
-
-/// The drop folder as the runner ingests it.
-struct Inbox {
-    dir: crate::ingest::CampaignsDir,
-    opts: crate::ingest::IngestOptions,
-    pool: PgPool,
-    client: crate::wutt::Client,
-}
-
-impl Inbox {
-    /// Loads every ready file; problems are logged, never fatal to sending.
-    async fn ingest(&self) {
-        match crate::ingest::ingest_inbox(&self.pool, &self.dir, &self.opts, Some(&self.client))
-            .await
-        {
-            Ok(s) => {
-                // Each loaded campaign was logged by the loader already.
-                for (file, problems) in &s.rejected {
-                    tracing::warn!(%file, problems, "file rejected (see rejected/)");
-                }
-            }
-            Err(err) => tracing::error!(error = %format!("{err:#}"), "ingesting the inbox failed"),
-        }
-    }
-}
-
-/// Daemon: load new inbox files on file events, with a polling fallback.
-async fn watch_inbox(inbox: Inbox, shutdown: CancellationToken) {
-    use notify::Watcher as _;
-    let path: PathBuf = inbox.dir.inbox();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        if ev.is_ok() {
-            let _ = tx.send(());
-        }
-    });
-    let _watcher = match watcher {
-        Ok(mut w) => match w.watch(&path, notify::RecursiveMode::NonRecursive) {
-            Ok(()) => Some(w),
-            Err(err) => {
-                tracing::info!(inbox = %path.display(), error = %err, "not watching the inbox; polling it");
-                None
-            }
-        },
-        Err(_) => None,
-    };
-    let settle = inbox.opts.settle.max(Duration::from_millis(500));
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = rx.recv() => {
-                // Let the file settle before looking again.
-                tokio::time::sleep(settle).await;
-                while rx.try_recv().is_ok() {}
-            }
-            () = tokio::time::sleep(settle * 2) => {}
-        }
-        inbox.ingest().await;
     }
 }

@@ -8,11 +8,13 @@
 //!   lease rescue.
 //! - [`contacts`]: numbers known to be Wutt contacts (made before a text).
 //! - [`control`]: pause, resume, cancel, requeue, expiry, campaign lookup.
+//! - [`console`]: approving (or cancelling) a `draft` campaign.
 //! - [`reconcile`]: `unknown` recipients to read back, and the read-backs' records.
 //! - [`throttle`]: shared token buckets, the 429 slow-down, the tier budget,
 //!   wake-up notifications.
 
 pub mod claim;
+pub mod console;
 pub mod contacts;
 pub mod control;
 pub mod load;

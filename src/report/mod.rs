@@ -9,7 +9,9 @@
 //! - [`table`]: the one table style of every command, and times for people.
 //! - [`excel`]: CSV cells that are safe to open in Excel.
 //! - [`errors`]: failures grouped by reason (`campaign_errors`).
+//! - [`console`]: what the web console reads (maintained counts, sends per minute).
 
+pub mod console;
 pub mod errors;
 pub mod excel;
 pub mod export;

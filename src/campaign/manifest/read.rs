@@ -21,7 +21,7 @@ use super::{Manifest, SendWindow};
 use crate::campaign::Problem;
 
 /// Every key of a manifest, in the order the README lists them.
-pub const KEYS: [&str; 20] = [
+pub const KEYS: [&str; 21] = [
     "name",
     "template_id",
     "message",
@@ -42,6 +42,7 @@ pub const KEYS: [&str; 20] = [
     "body_variables",
     "header_variables",
     "create_contacts",
+    "require_approval",
 ];
 
 /// The keys of `send_window`.
@@ -91,6 +92,7 @@ fn example(key: &str) -> &'static str {
         "body_variables" => "body_variables = [\"{{firstname}}\", \"{{order_id}}\"]",
         "header_variables" => "header_variables = [\"{{firstname}}\"]",
         "create_contacts" => "create_contacts = true",
+        "require_approval" => "require_approval = true",
         "send_window.start" => "start = \"09:00\"",
         "send_window.end" => "end = \"20:00\"",
         "send_window.timezone" => "timezone = \"Asia/Dhaka\"",
@@ -147,6 +149,7 @@ pub(super) fn read(text: &str) -> Result<Manifest, Vec<Problem>> {
             "body_variables" => m.body_variables = r.list(name, value),
             "header_variables" => m.header_variables = r.list(name, value),
             "create_contacts" => m.create_contacts = r.boolean(name, value).unwrap_or(false),
+            "require_approval" => m.require_approval = r.boolean(name, value).unwrap_or(false),
             other => {
                 // A stray `timezone` (or `tz`) belongs in the send window.
                 let mut meant: Vec<&str> = KEYS.to_vec();
