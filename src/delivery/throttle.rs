@@ -192,6 +192,8 @@ pub struct Throttle {
     db: PgPool,
     config: ThrottleConfig,
     account: TokenPool,
+    /// Spaces requests again after the dispatch gate (see [`Throttle::respace`]).
+    respacer: DefaultDirectRateLimiter,
     campaigns: SyncMutex<HashMap<i64, Arc<TokenPool>>>,
     numbers: SyncMutex<HashMap<String, Arc<TokenPool>>>,
     blocked_until: SyncMutex<Option<DateTime<Utc>>>,
@@ -205,8 +207,10 @@ impl Throttle {
             config.rate,
             config.burst,
         );
+        let (refill, _) = refill_rate(config.rate, config.burst);
         Throttle {
             db,
+            respacer: pacer(refill / 1.1),
             config,
             account,
             campaigns: SyncMutex::default(),
@@ -285,6 +289,16 @@ impl Throttle {
             return false;
         }
         self.account.acquire(cancel).await
+    }
+
+    /// Spaces requests again right before they leave. A token is taken
+    /// before the dispatch gate, and the gate answers a group of sends at
+    /// once: when its statement was slow, the tokens of the last few
+    /// milliseconds would all leave together. This process-local pacer, at
+    /// the bucket's own rate, spreads them out again; when the gate was
+    /// quick the requests are already spaced and it lets them through.
+    pub async fn respace(&self) {
+        self.respacer.until_ready().await;
     }
 
     /// An HTTP 429: block the account until `until` and cut its rate — in the

@@ -249,7 +249,7 @@ async fn send_one(shared: Arc<Shared>, ctx: Arc<CampaignCtx>, r: Claimed, permit
         return;
     }
     match shared.gate.ask(r.recipient_id, r.lease_token).await {
-        Verdict::Go => {}
+        Verdict::Go => shared.throttle.respace().await,
         verdict => {
             turned_back(&shared, &ctx, verdict);
             return;

@@ -241,11 +241,12 @@ impl Write for Counting {
     }
 }
 
-/// Runs the real binary and returns its exit code and peak RSS in KiB. The
-/// child is reaped with `wait4`, which also reports its resource usage.
-#[allow(clippy::zombie_processes)]
+/// Runs the binary to the end: its exit code and its peak resident memory in
+/// KiB (`VmHWM`, sampled every few milliseconds while it runs). Not the
+/// `ru_maxrss` of `wait4`: that carries the parent's high-water mark across
+/// the fork and exec, and the parent here is the whole test suite.
 fn run_binary(db_url: &str, args: &[&str]) -> (i32, i64) {
-    let child = Command::new(env!("CARGO_BIN_EXE_wutt-campaign"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wutt-campaign"))
         .args(args)
         .env("DATABASE_URL", db_url)
         .env("RUST_LOG", "warn")
@@ -256,14 +257,28 @@ fn run_binary(db_url: &str, args: &[&str]) -> (i32, i64) {
         .stdout(Stdio::null())
         .spawn()
         .expect("start the binary");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for this one child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4 failed");
-    assert!(libc::WIFEXITED(status), "the binary was killed: {status}");
-    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0i64;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+        {
+            peak_kib = peak_kib.max(kib);
+        }
+        if let Some(status) = child.try_wait().expect("wait for the binary") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the binary did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    (status.code().expect("the binary was killed"), peak_kib)
 }
 
 #[tokio::test]
