@@ -90,7 +90,7 @@ pub async fn exec_campaign(settings: &Settings, cmd: CampaignCommand) -> anyhow:
                 t.add_row(vec![
                     c.id.to_string(),
                     c.name,
-                    c.status,
+                    c.status.to_string(),
                     c.total.to_string(),
                     c.pending.to_string(),
                     c.sent.to_string(),

@@ -30,6 +30,7 @@ pub use verdict::{
 
 use super::shared::Shared;
 use super::throttle::Throttle;
+use crate::campaign::status::CampaignStatus;
 use crate::queue::reconcile::{self as sql, Candidate, Due, Recorded, Settle};
 use crate::wutt::Client;
 use crate::wutt::client::LIST_PAGE_SIZE;
@@ -427,7 +428,7 @@ fn would(c: &Candidate, verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Sent => "sent",
         Verdict::Unknown => "unknown",
-        Verdict::NotSent if c.campaign_status == "cancelled" => "cancelled",
+        Verdict::NotSent if c.campaign_status == CampaignStatus::Cancelled => "cancelled",
         Verdict::NotSent if c.attempt >= c.max_attempts => "failed",
         Verdict::NotSent => "queued",
     }

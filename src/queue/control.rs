@@ -1,6 +1,7 @@
 //! Campaign control and lookup: by id or name, list, pause, resume, cancel,
 //! requeue, expiry, completion, and what the runner needs to schedule sends.
 
+use crate::campaign::status::CampaignStatus;
 use chrono::{DateTime, NaiveTime, Utc};
 use sqlx::PgPool;
 
@@ -9,7 +10,7 @@ use sqlx::PgPool;
 pub struct Campaign {
     pub id: i64,
     pub name: String,
-    pub status: String,
+    pub status: CampaignStatus,
     pub pause_reason: Option<String>,
     pub template_id: Option<i64>,
     pub template_verified: Option<bool>,
@@ -38,7 +39,7 @@ pub struct Campaign {
 pub struct CampaignCounts {
     pub id: i64,
     pub name: String,
-    pub status: String,
+    pub status: CampaignStatus,
     pub pause_reason: Option<String>,
     pub total: i64,
     pub pending: i64,

@@ -5,6 +5,7 @@
 //! fenced by the attempt's lease token so that nothing a person did since
 //! (`requeue`) is undone.
 
+use crate::campaign::status::CampaignStatus;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,7 +17,7 @@ pub struct Candidate {
     pub recipient_id: i64,
     pub campaign_id: i64,
     pub campaign_name: String,
-    pub campaign_status: String,
+    pub campaign_status: CampaignStatus,
     pub row_number: i32,
     pub mobile_code: String,
     pub mobile: String,

@@ -2,6 +2,7 @@
 //! their offset), spreadsheets (Excel-safe CSV with a BOM, times in UTC as
 //! RFC 3339) and programs (JSON).
 
+use crate::campaign::status::CampaignStatus;
 use std::io::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -62,12 +63,12 @@ pub fn table(summaries: &[CampaignSummary]) -> Table {
         let mut row = vec![
             s.campaign_id.to_string(),
             match &s.pause_reason {
-                Some(reason) if s.status == "paused" => {
+                Some(reason) if s.status == CampaignStatus::Paused => {
                     format!("{}\n(paused: {reason})", s.campaign_name)
                 }
                 _ => s.campaign_name.clone(),
             },
-            s.status.clone(),
+            s.status.to_string(),
             s.total.to_string(),
         ];
         row.extend(shown.iter().map(|&i| counts[i].to_string()));
@@ -98,7 +99,7 @@ fn write_csv<W: Write>(
         let mut cells = vec![
             s.campaign_id.to_string(),
             s.campaign_name.clone(),
-            s.status.clone(),
+            s.status.to_string(),
             s.total.to_string(),
         ];
         cells.extend(s.counts().iter().map(i64::to_string));

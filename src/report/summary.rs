@@ -1,6 +1,7 @@
 //! Campaign lookup (by id or name), summary rows from `campaign_summary`, and
 //! the queue depth per campaign for the metrics endpoint.
 
+use crate::campaign::status::CampaignStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -28,7 +29,7 @@ pub async fn find_campaign(pool: &PgPool, key: &str) -> sqlx::Result<Option<Camp
 pub struct CampaignSummary {
     pub campaign_id: i64,
     pub campaign_name: String,
-    pub status: String,
+    pub status: CampaignStatus,
     pub total: i64,
     pub queued: i64,
     pub sending: i64,
