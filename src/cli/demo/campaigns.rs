@@ -1,7 +1,8 @@
 //! The campaign half of the demo: the example campaigns of
 //! `campaigns/examples/` (compiled into the binary, so the demo works from any
 //! directory) are dropped into a temporary inbox, loaded into a database, sent
-//! through the simulator by the real delivery engine, and reported.
+//! through the simulator by the real delivery engine, and reported. On a
+//! terminal the web console is then served over that data until Ctrl-C.
 //!
 //! The database is a throwaway PostgreSQL cluster when `DATABASE_URL` is
 //! unset; when it is set, a new database named `wutt_demo_<time>` is created
@@ -209,6 +210,51 @@ async fn campaigns(env: &DemoEnv, pool: &PgPool, out: &mut impl Write) -> anyhow
     }
     writeln!(out, "{errors}")?;
     out.flush()?;
+    console(env, pool, folder.path(), out).await
+}
+
+/// The console over the demo's data: kept open until Ctrl-C on a terminal;
+/// otherwise (cron, CI, a pipe) the demo says how to open it and ends.
+async fn console(
+    env: &DemoEnv,
+    pool: &PgPool,
+    campaigns_dir: &std::path::Path,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal as _;
+    heading(out, "The console: these campaigns on a page")?;
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        writeln!(
+            out,
+            "Run the demo on a terminal to keep the console open over its data, or serve it over\n\
+             your own database with: wutt-campaign console --addr 127.0.0.1:8080"
+        )?;
+        return Ok(());
+    }
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = crate::console::serve(
+        crate::console::ConsoleConfig {
+            addr: "127.0.0.1:0".parse()?,
+            token: None,
+            campaigns_dir: campaigns_dir.to_path_buf(),
+            settle: Duration::from_secs(5),
+            account_rate: 50.0,
+            sending: false,
+        },
+        pool.clone(),
+        Some(env.client.clone()),
+        stop.clone().cancelled_owned(),
+    )
+    .await?;
+    writeln!(
+        out,
+        "Open {} in a browser (it logs you in). Ctrl-C ends the demo.",
+        server.login_url.expose()
+    )?;
+    out.flush()?;
+    let _ = tokio::signal::ctrl_c().await;
+    stop.cancel();
+    let _ = server.task.await;
     Ok(())
 }
 
