@@ -57,7 +57,19 @@ impl Window {
     pub fn is_open(&self, t: DateTime<Utc>) -> bool {
         self.next_open(t).is_some_and(|(open, _)| open <= t)
     }
+
+    /// The longest one open interval can last, in seconds: the window's
+    /// length on the clock plus a change of the clock inside it (at most an
+    /// hour; three allowed).
+    fn longest_secs(&self) -> f64 {
+        let length = (self.end - self.start).num_seconds();
+        let length = if length > 0 { length } else { length + 86_400 };
+        (length + 3 * 3600) as f64
+    }
 }
+
+/// How many open intervals [`finish_at`] walks through before giving up.
+const MAX_INTERVALS: usize = 800;
 
 /// When `left` recipients are sent at `rate` per second, from `not_before`
 /// (or `now`), within `window`. `None`: nothing to estimate (no rate), or
@@ -80,7 +92,13 @@ pub fn finish_at(
     let Some(w) = window else {
         return Some(t + Duration::milliseconds((secs_left * 1000.0) as i64));
     };
-    for _ in 0..800 {
+    // Each interval holds at most `longest_secs`: when all of them together
+    // cannot, the walk below would end without an answer (the same `None`,
+    // without walking 800 days of a time zone per campaign and request).
+    if secs_left > MAX_INTERVALS as f64 * w.longest_secs() {
+        return None;
+    }
+    for _ in 0..MAX_INTERVALS {
         let (open, close) = w.next_open(t)?;
         let avail = (close - open).num_milliseconds() as f64 / 1000.0;
         if secs_left <= avail {
@@ -159,5 +177,40 @@ mod tests {
             Some(&w),
         );
         assert_eq!(done, Some(at("2026-03-02T22:30:00Z")));
+    }
+
+    #[test]
+    fn too_far_away_is_none_with_or_without_the_walk() {
+        // Five minutes a day: 800 days hold 240,000 s (the walk's limit).
+        let w = Window::of(
+            NaiveTime::from_hms_opt(9, 0, 0),
+            NaiveTime::from_hms_opt(9, 5, 0),
+            Some("Asia/Dhaka"),
+        )
+        .unwrap();
+        let now = at("2026-03-01T10:00:00Z");
+        // Past the bound: answered without walking.
+        assert!(800.0 * w.longest_secs() < 1e9);
+        assert_eq!(finish_at(1_000_000_000, 1.0, now, now, Some(&w)), None);
+        // Under the bound but over the walk: the walk says None too.
+        assert_eq!(finish_at(300 * 801, 1.0, now, now, Some(&w)), None);
+        // Within the walk: an answer, 799 days on.
+        let done = finish_at(300 * 800, 1.0, now, now, Some(&w)).unwrap();
+        assert_eq!(done, at("2026-03-02T03:05:00Z") + Duration::days(799));
+        // Over midnight, and start = end (all day).
+        let night = Window::of(
+            NaiveTime::from_hms_opt(22, 0, 0),
+            NaiveTime::from_hms_opt(2, 0, 0),
+            Some("UTC"),
+        )
+        .unwrap();
+        assert_eq!(night.longest_secs(), (4 * 3600 + 3 * 3600) as f64);
+        let all_day = Window::of(
+            NaiveTime::from_hms_opt(0, 0, 0),
+            NaiveTime::from_hms_opt(0, 0, 0),
+            Some("UTC"),
+        )
+        .unwrap();
+        assert_eq!(all_day.longest_secs(), (27 * 3600) as f64);
     }
 }
