@@ -113,28 +113,9 @@ impl RunArgs {
         let rate = positive(Some(settings.rate), "WUTT_RATE")?.unwrap_or(20.0);
         let timeout = secs(settings.timeout, "WUTT_TIMEOUT")?;
         let lease = Duration::from_secs(self.lease_secs);
-        if lease <= timeout + Duration::from_secs(2) {
-            return Err(ConfigError(format!(
-                "--lease-secs ({}) must exceed WUTT_TIMEOUT ({}) by more than 2 seconds",
-                self.lease_secs, settings.timeout
-            )));
-        }
-        if !(1..=10_000).contains(&self.batch_size) {
-            return Err(ConfigError(
-                "--batch-size must be between 1 and 10000".into(),
-            ));
-        }
-        if settings.concurrency == 0 {
-            return Err(ConfigError("WUTT_CONCURRENCY must be at least 1".into()));
-        }
-        if self.daily_unique_limit.is_some_and(|n| n < 1) {
-            return Err(ConfigError(
-                "--daily-unique-limit must be at least 1".into(),
-            ));
-        }
         let burst = positive(self.burst, "--burst")?
             .unwrap_or_else(|| delivery::throttle::default_burst(rate));
-        Ok(DeliveryConfig {
+        let config = DeliveryConfig {
             worker_id: delivery::worker_id(),
             batch_size: self.batch_size,
             lease,
@@ -158,7 +139,11 @@ impl RunArgs {
             daily_unique_limit: self.daily_unique_limit,
             once_horizon: secs(self.once_horizon_secs, "--once-horizon-secs")?,
             poll_interval: secs(self.poll_secs, "--poll-secs")?.max(Duration::from_millis(100)),
-        })
+        };
+        // The same check the runner makes, whoever built the configuration:
+        // here it is a usage error (exit 2) before anything starts.
+        config.check().map_err(ConfigError)?;
+        Ok(config)
     }
 }
 

@@ -77,23 +77,26 @@ impl DeliveryConfig {
     pub fn check(&self) -> Result<(), String> {
         if self.lease <= self.request_timeout + Duration::from_secs(2) {
             return Err(format!(
-                "the lease ({} s) must exceed the API timeout ({} s) by more than 2 seconds: \
-                 a request could otherwise outlive its claim",
+                "the lease (--lease-secs {}) must exceed the API timeout (WUTT_TIMEOUT {}) by \
+                 more than 2 seconds: a request could otherwise outlive its claim",
                 self.lease.as_secs_f64(),
                 self.request_timeout.as_secs_f64()
             ));
         }
-        if self.batch_size < 1 {
-            return Err("the batch size must be at least 1".into());
+        if !(1..=10_000).contains(&self.batch_size) {
+            return Err("the batch size (--batch-size) must be between 1 and 10000".into());
+        }
+        if self.concurrency == 0 {
+            return Err("WUTT_CONCURRENCY must be at least 1".into());
         }
         if !(self.throttle.rate.is_finite() && self.throttle.rate > 0.0) {
             return Err(format!(
-                "the rate ({}) must be a positive number",
+                "the rate (WUTT_RATE {}) must be a positive number",
                 self.throttle.rate
             ));
         }
         if self.daily_unique_limit.is_some_and(|n| n < 1) {
-            return Err("the daily unique-recipient limit must be at least 1".into());
+            return Err("--daily-unique-limit must be at least 1".into());
         }
         Ok(())
     }
