@@ -4,7 +4,8 @@
 //! - the **rescuer**: leases that expired — `unknown` where the request had
 //!   left, back to the queue where it had not (`queue::claim::rescue_expired`);
 //! - the **scheduler**: recipients past their campaign's expiry, recipients of
-//!   cancelled campaigns, campaigns with nothing left (finished);
+//!   cancelled campaigns, campaigns with nothing left (finished), and the
+//!   per-state counts folded;
 //! - the **sizer**: the in-flight limit follows the allowed rate and the
 //!   latency the API shows.
 //!
@@ -161,6 +162,9 @@ pub async fn schedule(shared: &Shared) -> sqlx::Result<()> {
     for id in &finished {
         tracing::info!(campaign = id, "campaign completed");
     }
+    // The per-state counts the console reads grow by a few delta rows per
+    // claim and answer: folded here too, so they stay small without a console.
+    crate::report::console::compact_counts(pool).await?;
     shared.events.emit(Event::Scheduled {
         expired,
         swept,
