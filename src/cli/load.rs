@@ -47,15 +47,31 @@ pub async fn exec(settings: &Settings, args: LoadArgs) -> anyhow::Result<Exit> {
         return Err(ConfigError("--settle must be a number of seconds ≥ 0".into()).into());
     }
     let settle = Duration::from_secs_f64(args.settle);
-    wait_settled(&args.file, settle).await?;
+    let dir = CampaignsDir::new(&settings.campaigns_dir);
+    // A dry run, and a file in the inbox (a rejection would move it), wait
+    // for the file to settle first. Any other file is read at once and the
+    // commit waits for it to settle; a file still being written is loaded
+    // again once it has settled.
+    let early = !args.dry_run
+        && !dir.in_inbox(&args.file)
+        && !ingest::folder::is_settled(&args.file, settle);
+    if !early {
+        wait_settled(&args.file, settle).await?;
+    }
     let client = client(settings);
     if args.dry_run {
         return dry_run(settings, &args, client.as_ref()).await;
     }
     let pool = settings.pool().await?;
-    let dir = CampaignsDir::new(&settings.campaigns_dir);
     let opts = IngestOptions { settle };
-    let outcome = ingest::load_file(&pool, &dir, &args.file, &opts, client.as_ref()).await?;
+    let load = || ingest::load_file(&pool, &dir, &args.file, &opts, client.as_ref());
+    let outcome = match load().await {
+        Ok(LoadOutcome::Rejected { .. }) | Err(ingest::LoadError::Changed(_)) if early => {
+            wait_settled(&args.file, settle).await?;
+            load().await?
+        }
+        other => other?,
+    };
     Ok(match outcome {
         LoadOutcome::Loaded(l) => {
             println!("campaign {} {:?} loaded", l.campaign_id, l.name);

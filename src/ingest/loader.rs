@@ -224,6 +224,58 @@ impl From<Vec<Problem>> for ProblemList {
     }
 }
 
+/// A load that may start before its files have settled: the files' size and
+/// modification time as the load began, checked again right before the
+/// commit, which also waits until the files are `settle` old. So the reading
+/// and the copying overlap the settle time, and nothing is committed that
+/// waiting first would have refused: a file that changed is not loaded.
+#[derive(Debug, Clone)]
+pub struct SettleGuard {
+    files: Vec<(PathBuf, Option<(std::time::SystemTime, u64)>)>,
+    settle: std::time::Duration,
+}
+
+impl SettleGuard {
+    /// Notes `csv` and its manifest as they are now.
+    pub fn note(csv: &Path, manifest: Option<&Path>, settle: std::time::Duration) -> Self {
+        let files = std::iter::once(csv)
+            .chain(manifest)
+            .map(|p| (p.to_path_buf(), stamp(p)))
+            .collect();
+        SettleGuard { files, settle }
+    }
+
+    /// Whether every file is as noted, waiting until each is `settle` old.
+    /// False when one changed (or went away) since it was noted.
+    pub async fn hold(&self) -> bool {
+        loop {
+            let mut wait = std::time::Duration::ZERO;
+            for (path, noted) in &self.files {
+                let now = stamp(path);
+                if now.is_none() || now != *noted {
+                    return false;
+                }
+                if let Some((modified, _)) = now {
+                    let age = std::time::SystemTime::now()
+                        .duration_since(modified)
+                        .unwrap_or_default();
+                    wait = wait.max(self.settle.saturating_sub(age));
+                }
+            }
+            if wait.is_zero() {
+                return true;
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// A file's modification time and size.
+fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
 /// Where the rows of a checked file go: the one difference between a load
 /// and a dry run.
 #[derive(Debug, Clone, Copy)]
@@ -275,6 +327,17 @@ pub async fn check(
     manifest: Option<PathBuf>,
     client: Option<&wutt::Client>,
 ) -> Result<Checked, LoadError> {
+    check_guarded(sink, csv, manifest, client, None).await
+}
+
+/// [`check`], committing a load only once `guard` holds.
+async fn check_guarded(
+    sink: Sink<'_>,
+    csv: &Path,
+    manifest: Option<PathBuf>,
+    client: Option<&wutt::Client>,
+    guard: Option<&SettleGuard>,
+) -> Result<Checked, LoadError> {
     let mut checked = Checked::default();
     let c = csv.to_path_buf();
     let file = match blocking(move || CampaignFile::read(&c, manifest.as_deref())).await {
@@ -300,7 +363,7 @@ pub async fn check(
     };
     checked.template_verified = prepared.campaign.template_verified;
     match sink {
-        Sink::Database(pool) => write(pool, prepared, &mut checked).await?,
+        Sink::Database(pool) => write(pool, prepared, &mut checked, guard).await?,
         Sink::Nothing(pool) => stream_nowhere(pool, prepared, &mut checked).await?,
     }
     Ok(checked)
@@ -312,7 +375,7 @@ pub async fn load_file(
     pool: &PgPool,
     dir: &CampaignsDir,
     csv: &Path,
-    _opts: &IngestOptions,
+    opts: &IngestOptions,
     client: Option<&wutt::Client>,
 ) -> Result<LoadOutcome, LoadError> {
     let in_inbox = dir.in_inbox(csv);
@@ -337,7 +400,10 @@ pub async fn load_file(
     }
     // What happened is the caller's to tell (`load` prints it, the runner
     // logs it), once.
-    let checked = check(Sink::Database(pool), csv, manifest, client).await?;
+    // Files in the inbox were found settled by the scan; a file named on the
+    // command line may be loaded while it settles (the commit waits).
+    let guard = SettleGuard::note(csv, manifest.as_deref(), opts.settle);
+    let checked = check_guarded(Sink::Database(pool), csv, manifest, client, Some(&guard)).await?;
     let Some(file) = &checked.file else {
         if !csv.exists() {
             return Ok(LoadOutcome::Gone);
@@ -384,8 +450,14 @@ fn rows_problems(rows: u64, fatal: Option<Problem>, c: &Classifier) -> ProblemLi
     found
 }
 
-/// The transaction: lock, re-check, campaign, media, COPY, commit.
-async fn write(pool: &PgPool, p: Prepared, checked: &mut Checked) -> Result<(), LoadError> {
+/// The transaction: lock, re-check, campaign, media, COPY, the settle guard,
+/// commit.
+async fn write(
+    pool: &PgPool,
+    p: Prepared,
+    checked: &mut Checked,
+    guard: Option<&SettleGuard>,
+) -> Result<(), LoadError> {
     let sha = p.file.sha256.clone();
     let mut tx = LoadTx::begin(pool, &sha).await?;
     if let Some(existing) = tx.existing(&sha).await? {
@@ -444,6 +516,12 @@ async fn write(pool: &PgPool, p: Prepared, checked: &mut Checked) -> Result<(), 
             "{} rows read but {copied} written; nothing was loaded",
             streamed.rows
         )));
+    }
+    if let Some(guard) = guard
+        && !guard.hold().await
+    {
+        tx.rollback().await?;
+        return Err(LoadError::Changed(p.file.changed_problem()));
     }
     tx.commit().await?;
     checked.warnings = p.warnings;

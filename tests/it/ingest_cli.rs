@@ -284,3 +284,51 @@ async fn two_run_once_processes_load_and_send_each_file_once() {
     assert_eq!(sent.len() as i64, rows);
     assert!(sent.values().all(|&n| n == 1), "{sent:?}");
 }
+
+/// `load FILE` on a file written a moment ago reads it at once and commits
+/// once the file has settled; a file that changes meanwhile is not loaded
+/// from the read that began before the change: it is loaded again, whole.
+#[tokio::test]
+async fn load_reads_while_the_file_settles_and_never_commits_a_changed_file() {
+    let db = TestDb::new().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("fresh.csv");
+    let rows = |n: usize| {
+        let mut s = String::from("phone,firstname\n");
+        for i in 0..n {
+            s.push_str(&format!("+88017110{i:05},A\n"));
+        }
+        s
+    };
+    std::fs::write(&csv, rows(3000)).unwrap();
+    std::fs::write(tmp.path().join("fresh.toml"), "message = \"Hi\"\n").unwrap();
+    let path = csv.to_str().unwrap().to_string();
+    let (url, dir) = (db.url.clone(), tmp.path().to_path_buf());
+    let load = std::thread::spawn(move || {
+        Command::new(env!("CARGO_BIN_EXE_wutt-campaign"))
+            .args(["load", "--settle", "3", &path])
+            .env("DATABASE_URL", &url)
+            .env("WUTT_CAMPAIGNS_DIR", dir.join("campaigns"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    });
+    // Whether this lands before or after the first read, the one campaign
+    // loaded holds the file as it ended: 3,001 rows.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let mut more = std::fs::OpenOptions::new().append(true).open(&csv).unwrap();
+    std::io::Write::write_all(&mut more, b"+8801719999999,B\n").unwrap();
+    drop(more);
+    let out = tokio::task::spawn_blocking(move || load.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let loaded: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT c.id, count(r.id) FROM campaigns c JOIN recipients r ON r.campaign_id = c.id GROUP BY c.id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(loaded.len(), 1, "{loaded:?}");
+    assert_eq!(loaded[0].1, 3001, "{loaded:?}");
+}
