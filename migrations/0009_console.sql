@@ -24,12 +24,12 @@ CREATE TRIGGER campaigns_require_approval BEFORE INSERT ON campaigns
     FOR EACH ROW EXECUTE FUNCTION campaign_require_approval();
 
 -- Recipients per campaign and state: a base table plus append-only deltas.
--- Statement-level triggers (one row per campaign and state a statement
--- touched, from its transition tables) only ever INSERT deltas, so concurrent
--- claims and completions never wait on one counter row. Readers add the base
+-- The triggers only ever INSERT deltas (inserts and deletes: one row per
+-- campaign and state a statement touched, from its transition table; updates:
+-- a pair of rows per recipient whose state changed), so concurrent claims and
+-- completions never wait on one counter row. Readers add the base
 -- and the deltas; `campaign_counts_compact()` folds the deltas into the base
--- (the console does it every few seconds; without it the deltas only grow by
--- a few rows per claimed batch).
+-- (a runner's scheduler does it every second, the console every few).
 CREATE TABLE campaign_state_counts (
     campaign_id BIGINT NOT NULL,
     state       TEXT NOT NULL,
@@ -54,15 +54,15 @@ BEGIN
 END
 $$;
 
+-- Updates count per row, and only rows whose state changes: the dispatch gate
+-- updates every row right before its request leaves without changing its
+-- state, and the most frequent statement of all must not pay for the counts
+-- (a statement trigger copies every row it touched into transition tables:
+-- the limits script's delivery ran at 4,354 sends/s with it, 4,611 without).
 CREATE FUNCTION recipients_count_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO campaign_state_deltas (campaign_id, state, delta)
-    SELECT campaign_id, state, sum(d)
-    FROM (SELECT campaign_id, state, 1 AS d FROM counted_new
-          UNION ALL
-          SELECT campaign_id, state, -1 AS d FROM counted_old) x
-    GROUP BY campaign_id, state
-    HAVING sum(d) <> 0;
+    VALUES (OLD.campaign_id, OLD.state, -1), (NEW.campaign_id, NEW.state, 1);
     RETURN NULL;
 END
 $$;
@@ -86,9 +86,10 @@ $$;
 CREATE TRIGGER recipients_count_insert AFTER INSERT ON recipients
     REFERENCING NEW TABLE AS counted_new
     FOR EACH STATEMENT EXECUTE FUNCTION recipients_count_insert();
-CREATE TRIGGER recipients_count_update AFTER UPDATE ON recipients
-    REFERENCING OLD TABLE AS counted_old NEW TABLE AS counted_new
-    FOR EACH STATEMENT EXECUTE FUNCTION recipients_count_update();
+CREATE TRIGGER recipients_count_update AFTER UPDATE OF state, campaign_id ON recipients
+    FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state
+                       OR OLD.campaign_id IS DISTINCT FROM NEW.campaign_id)
+    EXECUTE FUNCTION recipients_count_update();
 CREATE TRIGGER recipients_count_delete AFTER DELETE ON recipients
     REFERENCING OLD TABLE AS counted_old
     FOR EACH STATEMENT EXECUTE FUNCTION recipients_count_delete();
