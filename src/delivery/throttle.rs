@@ -46,14 +46,16 @@ pub fn default_burst(rate: f64) -> f64 {
     (rate / 100.0).ceil().max(1.0)
 }
 
-/// The share of the rate kept back for arrival jitter (5 ms at any rate).
-const ARRIVAL_JITTER: f64 = 0.005;
+/// The share of the rate kept back for arrival jitter (10 ms at any rate):
+/// between a grant and the request's arrival lie the dispatch gate and the
+/// re-spacing after it, whose delay varies by a few milliseconds.
+const ARRIVAL_JITTER: f64 = 0.01;
 
 /// The refill rate of a bucket of `rate` with capacity `burst`: what the
 /// bucket may hold at once is taken off the rate, so that in any one second
 /// at most `rate` messages are granted (a full bucket plus one second of
-/// refill), and another half percent for the few milliseconds between a grant
-/// and the request's arrival, which can slide one more into a window. A
+/// refill), and another percent for the few milliseconds between a grant
+/// and the request's arrival, which can slide a few more into a window. A
 /// burst of more than half the rate is cut to half.
 pub fn refill_rate(rate: f64, burst: f64) -> (f64, f64) {
     let burst = burst.clamp(1.0, (rate / 2.0).max(1.0));
@@ -379,8 +381,8 @@ mod tests {
             assert!(refill + burst <= rate + 1e-9, "{rate}: {refill} + {burst}");
             assert!(refill >= rate / 2.0, "{rate}");
         }
-        assert_eq!(refill_rate(1000.0, 10.0), (985.0, 10.0));
-        assert_eq!(refill_rate(50.0, 5.0), (44.75, 5.0));
+        assert_eq!(refill_rate(1000.0, 10.0), (980.0, 10.0));
+        assert_eq!(refill_rate(50.0, 5.0), (44.5, 5.0));
         assert_eq!(refill_rate(10.0, 100.0), (5.0, 5.0), "a huge burst is cut");
         // Below 2/s a whole token is more than the rest of the second allows:
         // half the rate refills, and a second token waits two seconds.
