@@ -271,9 +271,10 @@ fn logged_in(state: &Shared) -> Response {
     res
 }
 
+/// The form every state-changing POST carries: its CSRF token alone.
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
-    csrf: Option<String>,
+    pub csrf: Option<String>,
 }
 
 /// `POST /logout`: forgets the session cookie.

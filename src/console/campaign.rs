@@ -351,18 +351,13 @@ pub async fn export(
         .into_response()
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ActionForm {
-    csrf: Option<String>,
-}
-
 /// `POST /campaigns/{id}/{action}`: pause, resume, cancel, approve,
 /// requeue-failed, requeue-unknown — each through the queue's own functions.
 pub async fn act(
     State(state): State<Shared>,
     Extension(authed): Extension<Authed>,
     Path((id, action)): Path<(i64, String)>,
-    f: Result<Form<ActionForm>, FormRejection>,
+    f: Result<Form<super::auth::CsrfForm>, FormRejection>,
 ) -> Response {
     if let Some(r) = check_csrf(
         &state,

@@ -17,7 +17,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::Shared;
 use super::auth::{Authed, check_csrf, refused};
@@ -420,18 +419,13 @@ fn dry_run_page(state: &Shared, id: &str, r: &DryRunReport, plan: &str) -> Marku
     )
 }
 
-#[derive(Debug, Deserialize)]
-pub struct UploadForm {
-    csrf: Option<String>,
-}
-
 /// `POST /inbox/uploads/{id}/approve`: loads the upload into the queue
 /// (and approves it, if its manifest asks for approval).
 pub async fn approve(
     State(state): State<Shared>,
     Extension(authed): Extension<Authed>,
     Path(id): Path<String>,
-    f: Result<Form<UploadForm>, FormRejection>,
+    f: Result<Form<super::auth::CsrfForm>, FormRejection>,
 ) -> Response {
     if let Some(r) = check_csrf(
         &state,
@@ -493,7 +487,7 @@ pub async fn discard(
     State(state): State<Shared>,
     Extension(authed): Extension<Authed>,
     Path(id): Path<String>,
-    f: Result<Form<UploadForm>, FormRejection>,
+    f: Result<Form<super::auth::CsrfForm>, FormRejection>,
 ) -> Response {
     if let Some(r) = check_csrf(
         &state,
