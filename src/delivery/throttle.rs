@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Duration;
 
@@ -101,19 +101,24 @@ fn pacer(rate: f64) -> DefaultDirectRateLimiter {
 }
 
 struct PoolState {
-    tokens: u32,
     rate: f64,
-    pacer: DefaultDirectRateLimiter,
+    pacer: Arc<DefaultDirectRateLimiter>,
 }
 
 /// One shared bucket as seen by this process: tokens taken from the database
-/// and not spent yet, and the local pacer.
+/// and not spent yet, and the local pacer. Taking a token held locally never
+/// waits on a lock, so a dispatcher can tell at once whether a message may
+/// go now; only fetching more from the database is one at a time.
 pub struct TokenPool {
     db: PgPool,
     key: String,
     rate: f64,
     burst: f64,
-    state: tokio::sync::Mutex<PoolState>,
+    /// Tokens taken from the database and not spent yet.
+    tokens: AtomicU32,
+    state: SyncMutex<PoolState>,
+    /// Held while fetching tokens from the database: one fetch at a time.
+    refill: tokio::sync::Mutex<()>,
     /// Set on a 429: tokens held locally are dropped before the next send.
     drain: AtomicBool,
 }
@@ -126,13 +131,18 @@ impl TokenPool {
             key,
             rate,
             burst,
-            state: tokio::sync::Mutex::new(PoolState {
-                tokens: 0,
+            tokens: AtomicU32::new(0),
+            state: SyncMutex::new(PoolState {
                 rate,
-                pacer: pacer(rate),
+                pacer: Arc::new(pacer(rate)),
             }),
+            refill: tokio::sync::Mutex::new(()),
             drain: AtomicBool::new(false),
         }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Drops the tokens held locally (the API said to slow down).
@@ -142,11 +152,11 @@ impl TokenPool {
 
     /// The rate this bucket allows right now (as of the last grant).
     pub async fn current_rate(&self) -> f64 {
-        self.state.lock().await.rate
+        self.state().rate
     }
 
-    /// Waits for one token. Returns false when cancelled first. Waiters are
-    /// served in order (the mutex is fair).
+    /// Waits for one token. Returns false when cancelled first. Fetches
+    /// from the database are served in order (the refill mutex is fair).
     pub async fn acquire(&self, cancel: &CancellationToken) -> bool {
         tokio::select! {
             _ = cancel.cancelled() => false,
@@ -154,25 +164,37 @@ impl TokenPool {
         }
     }
 
-    async fn acquire_inner(&self) {
-        let mut st = self.state.lock().await;
+    /// Takes a token held locally, if there is one.
+    fn take_local(&self) -> bool {
         if self.drain.swap(false, Ordering::SeqCst) {
-            st.tokens = 0;
+            self.tokens.store(0, Ordering::SeqCst);
         }
-        while st.tokens == 0 {
+        self.tokens
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| t.checked_sub(1))
+            .is_ok()
+    }
+
+    async fn acquire_inner(&self) {
+        while !self.take_local() {
+            let _refill = self.refill.lock().await;
+            if self.take_local() {
+                break;
+            }
             // At most ~20 ms worth per call: small grants keep the sum over all
             // processes close to the bucket's own bound.
-            let want = ((st.rate / 50.0).floor() as u32).clamp(1, 10_000);
+            let rate = self.state().rate;
+            let want = ((rate / 50.0).floor() as u32).clamp(1, 10_000);
             match sql::take(&self.db, &self.key, want, self.rate, self.burst).await {
                 Ok(grant) => {
-                    if (grant.rate - st.rate).abs() > st.rate * 0.02 {
+                    if (grant.rate - rate).abs() > rate * 0.02 {
+                        let mut st = self.state();
                         st.rate = grant.rate;
-                        st.pacer = pacer(grant.rate);
+                        st.pacer = Arc::new(pacer(grant.rate));
                         if self.key.starts_with("account:") {
                             crate::metrics::set_allowed_rate(grant.rate);
                         }
                     }
-                    st.tokens += grant.granted;
+                    self.tokens.fetch_add(grant.granted, Ordering::SeqCst);
                     if grant.granted == 0 {
                         let wait = grant.wait_secs.clamp(0.002, 1.0);
                         tokio::time::sleep(Duration::from_secs_f64(wait)).await;
@@ -184,8 +206,8 @@ impl TokenPool {
                 }
             }
         }
-        st.tokens -= 1;
-        st.pacer.until_ready().await;
+        let pacer = self.state().pacer.clone();
+        pacer.until_ready().await;
     }
 }
 
