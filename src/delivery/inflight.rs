@@ -5,11 +5,13 @@
 //! the number by hand. When the ceiling is what holds the rate back, the
 //! runner says so once, with the number to set.
 //!
-//! A [`Slot`] is a semaphore permit, held from the claim until the answer is
-//! written: when every slot is free, every send is recorded, and a crash
-//! leaves at most the slots in use `unknown`. "Latency" here is how long a
-//! slot is held — the claim, the wait for the throttle, the HTTP call and
-//! the write of the answer — since that is what Little's law counts. The
+//! A [`Slot`] is a semaphore permit, held by one request from the moment the
+//! dispatch gate lets it go until its answer is handed to the recorder: the
+//! slots bound what the API sees at once, and when every slot is free every
+//! answer is with the recorder. "Latency" here is how long a slot is held —
+//! the HTTP call and the hand-over — since that is what Little's law counts.
+//! The claim, the gate and the writing of answers are database work, bounded
+//! elsewhere (a claim is one batch; the recorder's backlog is bounded). The
 //! limit moves by adding permits and by forgetting free ones; a permit in
 //! use is forgotten on a later adjustment, once it comes back.
 
@@ -18,10 +20,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
-/// Slots beyond rate × latency × [`HEADROOM`], for the claim-to-send wait
-/// and the time an answer takes to be written.
+/// Slots beyond rate × latency × [`HEADROOM`], for the moments between a
+/// slot coming back and the next request taking it.
 const EXTRA: usize = 4;
 /// Headroom over the rate × latency product.
 const HEADROOM: f64 = 1.25;
@@ -33,6 +35,8 @@ const ALPHA: f64 = 0.05;
 /// The in-flight slots of one runner.
 pub struct InFlight {
     slots: Arc<Semaphore>,
+    /// Notified whenever a slot comes back.
+    returned: Arc<Notify>,
     ceiling: usize,
     state: Arc<Mutex<State>>,
     warned: AtomicBool,
@@ -41,16 +45,21 @@ pub struct InFlight {
 /// One in-flight slot. Dropping it gives the slot back and notes how long
 /// it was held.
 pub struct Slot {
-    _permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
     since: Instant,
     state: Arc<Mutex<State>>,
+    returned: Arc<Notify>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let held = self.since.elapsed().as_secs_f64();
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.latency += ALPHA * (held - st.latency);
+        drop(self.permit.take());
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.latency += ALPHA * (held - st.latency);
+        }
+        self.returned.notify_waiters();
     }
 }
 
@@ -78,6 +87,7 @@ impl InFlight {
         let first = wanted(rate, FIRST_GUESS.as_secs_f64()).min(ceiling);
         InFlight {
             slots: Arc::new(Semaphore::new(first)),
+            returned: Arc::new(Notify::new()),
             ceiling,
             state: Arc::new(Mutex::new(State {
                 total: first,
@@ -101,9 +111,10 @@ impl InFlight {
 
     fn slot(&self, permit: OwnedSemaphorePermit) -> Slot {
         Slot {
-            _permit: permit,
+            permit: Some(permit),
             since: Instant::now(),
             state: self.state.clone(),
+            returned: self.returned.clone(),
         }
     }
 
@@ -162,6 +173,18 @@ impl InFlight {
         }
         crate::metrics::set_in_flight_limit(level.limit);
         level
+    }
+
+    /// Waits until no slot is in use (takes none: a send may start again
+    /// right after).
+    pub async fn idle(&self) {
+        loop {
+            let returned = self.returned.notified();
+            if self.in_use() == 0 {
+                return;
+            }
+            returned.await;
+        }
     }
 
     /// Waits until every slot in existence is free (every send answered and

@@ -1,5 +1,5 @@
 //! The producer: finds the campaigns with work due and starts a dispatcher
-//! for each (two claimers per campaign, `worker`). Each pass checks what can
+//! for each ([`CLAIMERS`] per campaign, `worker`). Each pass checks what can
 //! hold a campaign back — the account's `Retry-After`, its send window (an
 //! unknown timezone pauses it), its template's approval, the daily budget —
 //! and says when something held back may go. The daily budget itself is
@@ -20,6 +20,10 @@ use super::schedule::{self, SendWindow, Window};
 use super::shared::Shared;
 use super::worker::{self, CampaignCtx, StopKind};
 use crate::queue::{control, throttle as qthrottle};
+
+/// Dispatchers per campaign: one claims while the others' batches are
+/// being dispatched (SKIP LOCKED keeps them apart).
+const CLAIMERS: usize = 4;
 
 /// What one pass decided.
 #[derive(Default)]
@@ -207,13 +211,11 @@ impl Producer {
             }
             let ctx = Arc::new(CampaignCtx::new(&shared, c, window, media));
             let (s, k, ended) = (shared.clone(), ctx.clone(), self.ended.clone());
-            // Two claimers per campaign: one claims while the other's batch
-            // is being dispatched (SKIP LOCKED keeps them apart).
             let handle = tokio::spawn(async move {
-                tokio::join!(
-                    worker::run_campaign(s.clone(), k.clone()),
-                    worker::run_campaign(s, k)
-                );
+                futures::future::join_all(
+                    (0..CLAIMERS).map(|_| worker::run_campaign(s.clone(), k.clone())),
+                )
+                .await;
                 ended.notify_one();
             });
             self.running.insert(ctx.campaign.id, (handle, ctx));

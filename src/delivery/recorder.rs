@@ -3,18 +3,20 @@
 //! soon as the previous one ends and takes everything that arrived meanwhile,
 //! up to the batch size, waiting up to [`FILL_WAIT`] when that is less than
 //! half a batch), so a crash loses only the last few answers (those
-//! recipients are rescued as `unknown`, never resent). A flush that fails on a
-//! database outage is retried with backoff (`db::retry`) until the hard stop.
+//! recipients are rescued as `unknown`, never resent). At most [`BACKLOG`]
+//! batches wait to be written: when the database falls behind, recording
+//! waits, and the send tasks, the in-flight slots and the claims wait with it.
+//! A flush that fails on a database outage is retried with backoff
+//! (`db::retry`) until the hard stop.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::inflight::Slot;
 use crate::db::retry::{Retried, retry};
 use crate::queue::claim::{self, Completion};
 
@@ -27,10 +29,18 @@ const FLUSHERS: usize = 3;
 /// thousand per second, and changes nothing that matters at lower rates.
 const FILL_WAIT: Duration = Duration::from_millis(2);
 
+/// Batches that may wait to be written, per flusher.
+const BACKLOG: usize = 2;
+
 /// Sends completions to the flusher.
 #[derive(Debug, Clone)]
 pub struct Recorder {
-    tx: mpsc::UnboundedSender<(Completion, Slot)>,
+    tx: mpsc::UnboundedSender<Item>,
+    /// One permit per answer that may wait to be written.
+    room: Arc<Semaphore>,
+    size: usize,
+    /// Notified after every flush.
+    written: Arc<Notify>,
 }
 
 /// The flusher task; await it after dropping every [`Recorder`] to flush the rest.
@@ -52,30 +62,60 @@ impl Recorder {
         let (tx, rx) = mpsc::unbounded_channel();
         let close = CancellationToken::new();
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let written = Arc::new(Notify::new());
         let handles = (0..FLUSHERS)
             .map(|_| {
                 let flusher = Flush {
                     pool: pool.clone(),
                     max_batch: max_batch.max(1),
                     give_up: give_up.clone(),
+                    written: written.clone(),
                 };
                 tokio::spawn(flusher.run(rx.clone(), close.clone()))
             })
             .collect();
-        (Recorder { tx }, Flusher { handles, close })
+        let size = FLUSHERS * BACKLOG * max_batch.max(1);
+        let room = Arc::new(Semaphore::new(size));
+        let recorder = Recorder {
+            tx,
+            room,
+            size,
+            written,
+        };
+        (recorder, Flusher { handles, close })
     }
 
-    /// Queues one completion for the next flush. The call's in-flight slot
-    /// is given back only once its answer is written, so what a crash can
-    /// leave `unknown` is bounded by the in-flight cap.
-    pub fn record(&self, completion: Completion, slot: Slot) {
-        if let Err(err) = self.tx.send((completion, slot)) {
+    /// Queues one completion for the next flush, once there is room: what a
+    /// crash can leave `unknown` is the requests in flight and this backlog.
+    pub async fn record(&self, completion: Completion) {
+        let Ok(room) = self.room.clone().acquire_owned().await else {
+            return;
+        };
+        if let Err(err) = self.tx.send((completion, room)) {
             // Only after the flusher is gone (shutdown): the recipient's lease
             // expires and it is rescued as `unknown` — never resent.
             tracing::error!(
                 recipient = (err.0).0.recipient_id,
                 "outcome could not be recorded"
             );
+        }
+    }
+}
+
+impl Recorder {
+    /// Answers handed over and not written yet.
+    pub fn unwritten(&self) -> usize {
+        self.size.saturating_sub(self.room.available_permits())
+    }
+
+    /// Waits until every answer handed over so far is written.
+    pub async fn settled(&self) {
+        loop {
+            let written = self.written.notified();
+            if self.unwritten() == 0 {
+                return;
+            }
+            written.await;
         }
     }
 }
@@ -97,9 +137,11 @@ struct Flush {
     pool: PgPool,
     max_batch: usize,
     give_up: CancellationToken,
+    written: Arc<Notify>,
 }
 
-type Item = (Completion, Slot);
+/// A completion and its room in the backlog, given back once it is written.
+type Item = (Completion, OwnedSemaphorePermit);
 
 impl Flush {
     async fn run(
@@ -144,6 +186,7 @@ impl Flush {
                     Vec::new()
                 };
                 applied += self.flush(&mut buf).await;
+                self.written.notify_waiters();
                 buf = rest;
             }
             if closing {

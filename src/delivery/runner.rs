@@ -26,7 +26,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 
 use super::DeliveryConfig;
-use super::gate::{Gate, GateService};
+use super::gate::Gate;
 use super::inflight::InFlight;
 use super::producer::Producer;
 use super::progress::Progress;
@@ -97,7 +97,6 @@ pub struct Runner {
     mode: Mode,
     producer: Producer,
     flusher: Flusher,
-    gate: GateService,
     rescuer: Periodic,
     scheduler: Periodic,
     sizer: Periodic,
@@ -141,7 +140,7 @@ impl Runner {
             config.batch_size.max(1) as usize * 2,
             shutdown.hard().clone(),
         );
-        let (gate, gate_service) = Gate::start(
+        let gate = Gate::new(
             pool.clone(),
             config.request_timeout + Duration::from_secs(1),
             shutdown.hard().clone(),
@@ -174,7 +173,6 @@ impl Runner {
         Ok(Runner {
             producer: Producer::new(shared.clone())?,
             flusher,
-            gate: gate_service,
             rescuer: services::rescuer(shared.clone()),
             scheduler: services::scheduler(shared.clone()),
             sizer: services::sizer(shared.clone()),
@@ -232,7 +230,11 @@ impl Runner {
             dispatching: self.producer.dispatching(),
         });
         self.progress.update(pass.campaigns);
-        let busy = self.producer.dispatching() > 0 || self.shared.in_flight() > 0;
+        // Busy until every answer is written: a retry decided by the last
+        // answer is only due once the database has it.
+        let busy = self.producer.dispatching() > 0
+            || self.shared.in_flight() > 0
+            || self.shared.recorder.unwritten() > 0;
         let mut wake_at = pass.wake_at;
         if busy {
             self.idle_since = None;
@@ -275,9 +277,19 @@ impl Runner {
         }
         let ended = self.producer.ended.clone();
         let shutdown = self.shared.shutdown.clone();
+        // The dispatchers are done and only the last answers are out: the
+        // step after them may be the last.
+        let draining = self.producer.dispatching() == 0
+            && (self.shared.in_flight() > 0 || self.shared.recorder.unwritten() > 0);
+        let shared = self.shared.clone();
+        let settled = async {
+            shared.inflight.idle().await;
+            shared.recorder.settled().await;
+        };
         tokio::select! {
             () = shutdown.stopping() => {}
             () = ended.notified() => {}
+            () = settled, if draining => {}
             () = tokio::time::sleep(nap) => {}
             woke = recv(&mut self.listener) => {
                 if !woke {
@@ -325,7 +337,6 @@ impl Runner {
             "requests in flight: the limit settled on"
         );
         shared.inflight.drain().await;
-        self.gate.stop().await;
         let applied = self.flusher.finish().await;
         let _ = services::schedule(&shared).await;
         self.progress.finish(&shared.stats);

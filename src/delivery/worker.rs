@@ -1,11 +1,12 @@
-//! One campaign's dispatcher and its send tasks.
+//! One campaign's dispatchers and their send tasks.
 //!
-//! The dispatcher claims a batch (one short statement; under a daily budget,
-//! one short transaction that reserves it), then for each claimed recipient
-//! waits for the throttle — never past what its lease allows — and spawns the
-//! send task. The send task checks the send window and asks the dispatch gate
-//! (`gate`) right before its request leaves: opted out since the claim,
-//! campaign paused or cancelled anywhere, lease too short — it does not go.
+//! A dispatcher claims a batch (one short statement; under a daily budget,
+//! one short transaction that reserves it), then waits for the throttle for
+//! each claimed recipient — never past what its lease allows. What the
+//! throttle lets go at once goes through the dispatch gate together (`gate`:
+//! send window, opted out since the claim, campaign paused or cancelled
+//! anywhere, lease too short — then it does not go), and each recipient it
+//! lets go takes an in-flight slot and starts its send task.
 //! Whatever was claimed but not started when the campaign must stop (account
 //! refused, breaker, pause, window closed, shutdown, lease running out) is
 //! released — back to the queue with the attempt refunded.
@@ -92,9 +93,10 @@ impl CampaignCtx {
 }
 
 /// Claims and dispatches until the campaign has nothing due or must stop.
-/// A claim never exceeds the free in-flight slots: everything this process
-/// holds in `sending` is in flight or about to be, so a crash leaves at most
-/// the in-flight cap `unknown`.
+/// A claim is at most a batch (about two seconds' worth at the allowed rate)
+/// and the next one is taken once this one is started, so what a dispatcher
+/// holds unstarted is one batch. Those rows are safe in a crash: the gate
+/// never let them go, so the rescuer puts them back in the queue.
 pub async fn run_campaign(shared: Arc<Shared>, ctx: Arc<CampaignCtx>) {
     let c = &ctx.campaign;
     loop {
@@ -104,21 +106,9 @@ pub async fn run_campaign(shared: Arc<Shared>, ctx: Arc<CampaignCtx>) {
         let rate = shared.throttle.account_rate().await;
         let rate = c.rate_per_second.map_or(rate, |r| r.min(rate));
         // About two seconds' worth per claim, so claims never wait long for the throttle.
-        let limit = ((rate * 2.0).ceil() as i64).clamp(1, shared.config.batch_size.max(1));
-        let first = tokio::select! {
-            _ = ctx.stop.cancelled() => return,
-            p = shared.inflight.acquire() => match p { Some(p) => p, None => return },
-        };
-        let mut permits = vec![first];
-        while (permits.len() as i64) < limit {
-            match shared.inflight.try_acquire() {
-                Some(p) => permits.push(p),
-                None => break,
-            }
-        }
+        let n = ((rate * 2.0).ceil() as i64).clamp(1, shared.config.batch_size.max(1));
         let worker = shared.config.worker_id.as_str();
         let lease = shared.config.lease;
-        let n = permits.len() as i64;
         // The claim runs to its end even when the campaign stops meanwhile (a
         // claim dropped half-way can still commit, and its rows would wait
         // out their lease); only the second stop signal abandons it. What it
@@ -160,8 +150,7 @@ pub async fn run_campaign(shared: Arc<Shared>, ctx: Arc<CampaignCtx>) {
             release(&shared, &claimed).await;
             return;
         }
-        permits.truncate(claimed.len());
-        if !dispatch(&shared, &ctx, claimed, permits).await {
+        if !dispatch(&shared, &ctx, claimed).await {
             return;
         }
     }
@@ -172,51 +161,141 @@ fn window_open(ctx: &CampaignCtx) -> bool {
     schedule::state(ctx.window.as_ref(), Utc::now()) == Window::Open
 }
 
-/// Starts every claimed recipient (each with its in-flight slot); releases
-/// the rest when it has to stop. Returns false when the campaign stopped.
-async fn dispatch(
-    shared: &Arc<Shared>,
-    ctx: &Arc<CampaignCtx>,
-    claimed: Vec<Claimed>,
-    permits: Vec<Slot>,
-) -> bool {
-    let claimed_at = Instant::now();
-    // Start no HTTP call that could still be running when the lease expires.
-    let deadline = shared
-        .config
-        .lease
-        .saturating_sub(shared.config.request_timeout)
-        .saturating_sub(std::time::Duration::from_secs(2));
-    let mut rest = claimed.into_iter().zip(permits);
-    while let Some((r, permit)) = rest.next() {
-        // The wait for the throttle (a long Retry-After, a slow number) never
-        // outlasts what the lease allows: the rest goes back to the queue.
-        let ok = !ctx.stop.is_cancelled()
-            && claimed_at.elapsed() < deadline
-            && tokio::time::timeout(
-                deadline.saturating_sub(claimed_at.elapsed()),
-                shared.throttle.acquire(
-                    ctx.campaign.id,
-                    ctx.campaign.rate_per_second,
-                    r.from_number.as_deref(),
-                    &ctx.stop,
-                ),
-            )
-            .await
-            .unwrap_or(false)
-            && !ctx.stop.is_cancelled()
-            && claimed_at.elapsed() < deadline;
-        if ok {
-            let (shared, ctx) = (shared.clone(), ctx.clone());
-            tokio::spawn(async move { send_one(shared, ctx, r, permit).await });
-        } else {
-            let unsent: Vec<Claimed> = std::iter::once(r).chain(rest.map(|(r, _)| r)).collect();
+/// Starts every claimed recipient once the throttle lets it go; releases
+/// the rest when it has to stop. What the throttle lets go at once forms a
+/// group that goes through the gate in one statement: a recipient that has
+/// to wait for the throttle first lets the group before it go. At thousands
+/// of messages a second a group is the whole claim; at a few, one recipient.
+/// Returns false when the campaign stopped.
+async fn dispatch(shared: &Arc<Shared>, ctx: &Arc<CampaignCtx>, claimed: Vec<Claimed>) -> bool {
+    let lease = Lease::new(shared);
+    let mut group: Vec<Claimed> = Vec::new();
+    let mut rest = claimed.into_iter();
+    while let Some(r) = rest.next() {
+        let ok = {
+            // Unconstrained: "ready" must mean the throttle has a token, not
+            // that tokio's cooperative budget happened to run out.
+            let mut wait = std::pin::pin!(tokio::task::unconstrained(throttled(
+                shared, ctx, &r, &lease
+            )));
+            match futures::poll!(wait.as_mut()) {
+                std::task::Poll::Ready(ok) => ok,
+                std::task::Poll::Pending => {
+                    go(shared, ctx, std::mem::take(&mut group), &lease).await && wait.await
+                }
+            }
+        };
+        if !ok {
+            go(shared, ctx, group, &lease).await;
+            let unsent: Vec<Claimed> = std::iter::once(r).chain(rest).collect();
             release(shared, &unsent).await;
             return !ctx.stop.is_cancelled();
         }
+        group.push(r);
+    }
+    go(shared, ctx, group, &lease).await;
+    true
+}
+
+/// How long a claim's rows may wait before their requests start: no HTTP
+/// call may still be running when the lease expires.
+struct Lease {
+    claimed_at: Instant,
+    deadline: std::time::Duration,
+}
+
+impl Lease {
+    fn new(shared: &Shared) -> Lease {
+        let deadline = shared
+            .config
+            .lease
+            .saturating_sub(shared.config.request_timeout)
+            .saturating_sub(std::time::Duration::from_secs(2));
+        Lease {
+            claimed_at: Instant::now(),
+            deadline,
+        }
+    }
+
+    fn left(&self) -> std::time::Duration {
+        self.deadline.saturating_sub(self.claimed_at.elapsed())
+    }
+}
+
+/// Waits for the throttle (a long Retry-After, a slow number), never past
+/// what the lease allows; false when the campaign stops or time runs out.
+async fn throttled(shared: &Shared, ctx: &CampaignCtx, r: &Claimed, lease: &Lease) -> bool {
+    if ctx.stop.is_cancelled() || lease.left().is_zero() {
+        return false;
+    }
+    let wait = shared.throttle.acquire(
+        ctx.campaign.id,
+        ctx.campaign.rate_per_second,
+        r.from_number.as_deref(),
+        &ctx.stop,
+    );
+    tokio::time::timeout(lease.left(), wait)
+        .await
+        .unwrap_or(false)
+}
+
+/// Starts a group whose requests are ready to leave: checks the send
+/// window, asks the gate, and starts the ones it lets go as in-flight slots
+/// come free. A recipient the gate let go waits at most [`AFTER_GATE`] for
+/// its slot; one that waits longer goes back to the queue unsent, so nothing
+/// leaves long after the gate's last word. When the campaign stops first the
+/// group goes back to the queue and the answer is false.
+async fn go(
+    shared: &Arc<Shared>,
+    ctx: &Arc<CampaignCtx>,
+    group: Vec<Claimed>,
+    lease: &Lease,
+) -> bool {
+    if group.is_empty() {
+        return true;
+    }
+    if !window_open(ctx) {
+        ctx.stop.cancel();
+    }
+    if ctx.stop.is_cancelled() || lease.left().is_zero() {
+        release(shared, &group).await;
+        return false;
+    }
+    let claims: Vec<(i64, i64)> = group
+        .iter()
+        .map(|r| (r.recipient_id, r.lease_token))
+        .collect();
+    let verdicts = shared.gate.check(&claims).await;
+    let gated = Instant::now();
+    let mut late = Vec::new();
+    for (r, verdict) in group.into_iter().zip(verdicts) {
+        if verdict != Verdict::Go {
+            turned_back(shared, ctx, verdict);
+            continue;
+        }
+        let wait = AFTER_GATE.saturating_sub(gated.elapsed()).min(lease.left());
+        let slot = tokio::select! {
+            _ = ctx.stop.cancelled() => None,
+            s = tokio::time::timeout(wait, shared.inflight.acquire()) => s.ok().flatten(),
+        };
+        match slot {
+            Some(slot) => {
+                let (shared, ctx) = (shared.clone(), ctx.clone());
+                tokio::spawn(async move { send_one(shared, ctx, r, slot).await });
+            }
+            None => late.push(r),
+        }
+    }
+    if !late.is_empty() {
+        release(shared, &late).await;
+        return false;
     }
     true
 }
+
+/// The longest a request may wait for its in-flight slot after the gate let
+/// it go.
+const AFTER_GATE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Gives claimed-but-unsent recipients back to the queue.
 pub async fn release(shared: &Shared, unsent: &[Claimed]) {
@@ -242,19 +321,8 @@ pub async fn release(shared: &Shared, unsent: &[Claimed]) {
 
 async fn send_one(shared: Arc<Shared>, ctx: Arc<CampaignCtx>, r: Claimed, permit: Slot) {
     let c = &ctx.campaign;
-    // The send window, then the gate: the last checks before the request leaves.
-    if !window_open(&ctx) {
-        ctx.stop.cancel();
-        release(&shared, std::slice::from_ref(&r)).await;
-        return;
-    }
-    match shared.gate.ask(r.recipient_id, r.lease_token).await {
-        Verdict::Go => shared.throttle.respace().await,
-        verdict => {
-            turned_back(&shared, &ctx, verdict);
-            return;
-        }
-    }
+    // Let go together by the gate: spaced out again before leaving.
+    shared.throttle.respace().await;
     let started_at = Utc::now();
     let in_flight = crate::metrics::InFlight::start();
     // A row's own template wins; then its own text; then the campaign's template.
@@ -368,8 +436,8 @@ async fn send_one(shared: Arc<Shared>, ctx: Arc<CampaignCtx>, r: Claimed, permit
         }
         None => {}
     }
-    // Recorded last, with the in-flight slot: the slot comes back once the
-    // answer is written, so when every slot is free every send task is done.
+    // Recorded last, before the in-flight slot comes back: when every slot
+    // is free, every answer is with the recorder.
     let completion = Completion {
         recipient_id: r.recipient_id,
         campaign_id: r.campaign_id,
@@ -383,7 +451,8 @@ async fn send_one(shared: Arc<Shared>, ctx: Arc<CampaignCtx>, r: Claimed, permit
         finished_at,
         error: d.error,
     };
-    shared.recorder.record(completion, permit);
+    shared.recorder.record(completion).await;
+    drop(permit);
 }
 
 /// Counts a recipient the gate did not let go; a paused or cancelled
