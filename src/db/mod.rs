@@ -36,6 +36,11 @@ pub async fn connect(
     let options: PgConnectOptions = url
         .parse()
         .with_context(|| "DATABASE_URL is not a valid PostgreSQL URL".to_string())?;
+    let options = if tls_is_pointless(url, std::env::var_os("PGSSLMODE").is_some()) {
+        options.ssl_mode(sqlx::postgres::PgSslMode::Disable)
+    } else {
+        options
+    };
     let options = options
         .application_name("wutt-campaign")
         .log_statements(tracing::log::LevelFilter::Trace)
@@ -66,6 +71,36 @@ pub async fn connect(
         .connect_with(options.clone())
         .await
         .with_context(|| format!("cannot connect to PostgreSQL at {}", redact_url(url)))
+}
+
+/// Whether TLS to the database would only cost time: the URL names this
+/// machine (a loopback address or a socket directory) and neither it nor
+/// `PGSSLMODE` asks for any TLS mode. The driver's default (`prefer`) would
+/// otherwise encrypt every statement to a server on the same machine, where
+/// nobody can listen in, at a cost that shows at thousands of sends a second.
+fn tls_is_pointless(url: &str, sslmode_in_env: bool) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if sslmode_in_env || pairs.iter().any(|(k, _)| k == "sslmode" || k == "ssl-mode") {
+        return false;
+    }
+    let local = |host: &str| {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host == "localhost"
+            || host.starts_with('/')
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    match pairs.iter().find(|(k, _)| k == "host") {
+        Some((_, host)) => local(host),
+        None => u.host_str().is_some_and(local),
+    }
 }
 
 /// How long one connection attempt may take.
@@ -261,5 +296,27 @@ mod tests {
         assert!(url_has_password("postgres://u@h/d?password=x"));
         assert!(url_has_password("postgres://u:p@h/d"));
         assert!(!url_has_password("postgres://u@h/d?sslmode=disable"));
+    }
+
+    #[test]
+    fn tls_is_left_out_only_on_this_machine_and_only_when_nobody_asked() {
+        assert!(tls_is_pointless("postgres://u@127.0.0.1:5432/d", false));
+        assert!(tls_is_pointless("postgres://u@localhost/d", false));
+        assert!(tls_is_pointless("postgres://u@[::1]/d", false));
+        assert!(tls_is_pointless(
+            "postgres://u@localhost/d?host=/var/run/postgresql",
+            false
+        ));
+        assert!(!tls_is_pointless("postgres://u@db.example.com/d", false));
+        assert!(!tls_is_pointless("postgres://u@10.0.0.5/d", false));
+        assert!(!tls_is_pointless(
+            "postgres://u@127.0.0.1/d?sslmode=require",
+            false
+        ));
+        assert!(!tls_is_pointless("postgres://u@127.0.0.1/d", true));
+        assert!(!tls_is_pointless(
+            "postgres://u@localhost/d?host=db.internal",
+            false
+        ));
     }
 }
