@@ -8,8 +8,9 @@
 //! A [`Slot`] is a semaphore permit, held by one request from the moment the
 //! dispatch gate lets it go until its answer is handed to the recorder: the
 //! slots bound what the API sees at once, and when every slot is free every
-//! answer is with the recorder. "Latency" here is how long a slot is held —
-//! the HTTP call and the hand-over — since that is what Little's law counts.
+//! answer is with the recorder. "Latency" here is how long the HTTP call
+//! took ([`Slot::answered`]), the API's own time, which is what Little's law
+//! counts for requests in flight.
 //! The claim, the gate and the writing of answers are database work, bounded
 //! elsewhere (a claim is one batch; the recorder's backlog is bounded). The
 //! limit moves by adding permits and by forgetting free ones; a permit in
@@ -47,13 +48,25 @@ pub struct InFlight {
 pub struct Slot {
     permit: Option<OwnedSemaphorePermit>,
     since: Instant,
+    /// How long the request took, once it was answered.
+    took: Option<f64>,
     state: Arc<Mutex<State>>,
     returned: Arc<Notify>,
 }
 
+impl Slot {
+    /// Notes that the request was answered: the latency the limit follows
+    /// is the API's, not the wait for the answer to be written.
+    pub fn answered(&mut self) {
+        self.took.get_or_insert(self.since.elapsed().as_secs_f64());
+    }
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
-        let held = self.since.elapsed().as_secs_f64();
+        let held = self
+            .took
+            .unwrap_or_else(|| self.since.elapsed().as_secs_f64());
         drop(self.permit.take());
         {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -113,6 +126,7 @@ impl InFlight {
         Slot {
             permit: Some(permit),
             since: Instant::now(),
+            took: None,
             state: self.state.clone(),
             returned: self.returned.clone(),
         }

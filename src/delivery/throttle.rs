@@ -174,6 +174,25 @@ impl TokenPool {
             .is_ok()
     }
 
+    /// Takes a token only if one may be spent right now (held locally and
+    /// the pacer ready); never waits.
+    fn try_take(&self) -> bool {
+        if !self.take_local() {
+            return false;
+        }
+        let pacer = self.state().pacer.clone();
+        if pacer.check().is_ok() {
+            return true;
+        }
+        self.tokens.fetch_add(1, Ordering::SeqCst);
+        false
+    }
+
+    /// Gives back a token taken with [`TokenPool::try_take`] and not spent.
+    fn give_back(&self) {
+        self.tokens.fetch_add(1, Ordering::SeqCst);
+    }
+
     async fn acquire_inner(&self) {
         while !self.take_local() {
             let _refill = self.refill.lock().await;
@@ -313,6 +332,41 @@ impl Throttle {
             return false;
         }
         self.account.acquire(cancel).await
+    }
+
+    /// Like [`Throttle::acquire`], but only if the message may go right now
+    /// (every bucket holds a token and its pacer is ready); never waits. A
+    /// dispatcher sends what is ready at once together.
+    pub fn try_acquire(
+        &self,
+        campaign_id: i64,
+        campaign_rate: Option<f64>,
+        from: Option<&str>,
+    ) -> bool {
+        let mut pools: Vec<Arc<TokenPool>> = Vec::with_capacity(2);
+        if let Some(rate) =
+            campaign_rate.filter(|r| r.is_finite() && *r > 0.0 && *r < self.config.rate)
+        {
+            pools.push(self.campaign_pool(campaign_id, rate));
+        }
+        if let Some(rate) = self
+            .config
+            .per_number_rate
+            .filter(|r| r.is_finite() && *r > 0.0)
+        {
+            pools.push(self.number_pool(from, rate));
+        }
+        for (i, pool) in pools.iter().enumerate() {
+            if !pool.try_take() {
+                pools[..i].iter().for_each(|p| p.give_back());
+                return false;
+            }
+        }
+        if self.account.try_take() {
+            return true;
+        }
+        pools.iter().for_each(|p| p.give_back());
+        false
     }
 
     /// Spaces requests again right before they leave. A token is taken

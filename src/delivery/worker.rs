@@ -172,21 +172,16 @@ async fn dispatch(shared: &Arc<Shared>, ctx: &Arc<CampaignCtx>, claimed: Vec<Cla
     let mut group: Vec<Claimed> = Vec::new();
     let mut rest = claimed.into_iter();
     while let Some(r) = rest.next() {
-        let ok = {
-            // Unconstrained: "ready" must mean the throttle has a token, not
-            // that tokio's cooperative budget happened to run out.
-            let mut wait = std::pin::pin!(tokio::task::unconstrained(throttled(
-                shared, ctx, &r, &lease
-            )));
-            match futures::poll!(wait.as_mut()) {
-                std::task::Poll::Ready(ok) => ok,
-                std::task::Poll::Pending => {
-                    go(shared, ctx, std::mem::take(&mut group), &lease).await && wait.await
-                }
-            }
-        };
-        if !ok {
-            go(shared, ctx, group, &lease).await;
+        let c = &ctx.campaign;
+        let now = !ctx.stop.is_cancelled()
+            && shared
+                .throttle
+                .try_acquire(c.id, c.rate_per_second, r.from_number.as_deref());
+        // Not at once: what is ready goes first, then the wait.
+        let ready = now
+            || (go(shared, ctx, std::mem::take(&mut group), &lease).await
+                && throttled(shared, ctx, &r, &lease).await);
+        if !ready {
             let unsent: Vec<Claimed> = std::iter::once(r).chain(rest).collect();
             release(shared, &unsent).await;
             return !ctx.stop.is_cancelled();
@@ -319,7 +314,7 @@ pub async fn release(shared: &Shared, unsent: &[Claimed]) {
     }
 }
 
-async fn send_one(shared: Arc<Shared>, ctx: Arc<CampaignCtx>, r: Claimed, permit: Slot) {
+async fn send_one(shared: Arc<Shared>, ctx: Arc<CampaignCtx>, r: Claimed, mut permit: Slot) {
     let c = &ctx.campaign;
     // Let go together by the gate: spaced out again before leaving.
     shared.throttle.respace().await;
@@ -379,6 +374,7 @@ async fn send_one(shared: Arc<Shared>, ctx: Arc<CampaignCtx>, r: Claimed, permit
     };
     let finished_at = Utc::now();
     drop(in_flight);
+    permit.answered();
     let mut d = retry::decide(
         &outcome,
         r.attempt,
