@@ -270,15 +270,17 @@ async fn go(
         }
         let wait = AFTER_GATE.saturating_sub(gated.elapsed()).min(lease.left());
         let slot = tokio::select! {
+            biased;
             _ = ctx.stop.cancelled() => None,
             s = tokio::time::timeout(wait, shared.inflight.acquire()) => s.ok().flatten(),
         };
         match slot {
-            Some(slot) => {
+            // A stop that came while waiting wins: nothing more leaves.
+            Some(slot) if !ctx.stop.is_cancelled() => {
                 let (shared, ctx) = (shared.clone(), ctx.clone());
                 tokio::spawn(async move { send_one(shared, ctx, r, slot).await });
             }
-            None => late.push(r),
+            _ => late.push(r),
         }
     }
     if !late.is_empty() {
